@@ -1,0 +1,54 @@
+using Agent.Protocol.Envelope;
+using Agent.Protocol.Json;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands;
+
+/// <summary>
+/// Base for command-family actors whose commands are plain functions of their arguments.
+/// A handler returns the reply value or throws <see cref="CommandException"/>; async handlers
+/// run off the actor and come back through PipeTo, so the family keeps answering.
+/// Any other exception is reported as a GenericError too: a bug must never cost the host its reply.
+/// </summary>
+public abstract class CommandActor : ReceiveActor
+{
+    private readonly Dictionary<string, Func<JsonObject, JsonValue>> _sync = new();
+    private readonly Dictionary<string, Func<JsonObject, Task<JsonValue>>> _async = new();
+
+    protected CommandActor()
+    {
+        Receive<Execute>(OnExecute);
+    }
+
+    protected void Handle(string command, Func<JsonObject, JsonValue> handler) => _sync[command] = handler;
+
+    protected void HandleAsync(string command, Func<JsonObject, Task<JsonValue>> handler) => _async[command] = handler;
+
+    private void OnExecute(Execute cmd)
+    {
+        var replyTo = Sender;
+        if (_async.TryGetValue(cmd.Command, out var asyncHandler))
+        {
+            Task<JsonValue> task;
+            try { task = asyncHandler(cmd.Arguments); }
+            catch (Exception ex) { replyTo.Tell(Fail(cmd.Seq, ex)); return; }
+            task.PipeTo(replyTo,
+                success: v => new CommandSucceeded(cmd.Seq, v),
+                failure: ex => Fail(cmd.Seq, ex));
+            return;
+        }
+        if (!_sync.TryGetValue(cmd.Command, out var handler))
+        {
+            replyTo.Tell(new CommandFailed(cmd.Seq, QmpError.NotFound($"The command {cmd.Command} has not been found")));
+            return;
+        }
+        try { replyTo.Tell(new CommandSucceeded(cmd.Seq, handler(cmd.Arguments))); }
+        catch (Exception ex) { replyTo.Tell(Fail(cmd.Seq, ex)); }
+    }
+
+    private static CommandFailed Fail(long seq, Exception ex)
+    {
+        while (ex is AggregateException { InnerException: { } inner }) ex = inner;
+        return CommandFailed.Generic(seq, ex.Message);
+    }
+}

@@ -1,0 +1,22 @@
+using Agent.Actors.Settings;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands;
+
+/// <summary>What a command family actor may depend on; handed to every family's Props factory.</summary>
+public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper);
+
+/// <summary>A long-lived actor that owns a set of commands.</summary>
+public sealed record CommandFamily(string Name, IReadOnlyList<string> Commands, Func<CommandContext, Props> Props);
+
+/// <summary>
+/// The one place where command families are registered. The order here does not matter:
+/// guest-info lists commands in reverse schema order whatever the registration order.
+/// </summary>
+public static class CommandCatalog
+{
+    public static IReadOnlyList<CommandFamily> Families { get; } =
+    [
+        Info.InfoActor.Family,
+    ];
+}

@@ -1,0 +1,96 @@
+namespace Agent.Protocol.Json;
+
+/// <summary>
+/// A JSON value as qemu's QObject model sees it: integers keep their int64/uint64 identity
+/// (a uint64 id must not turn into a double), objects keep member order and reject duplicates.
+/// </summary>
+public abstract record JsonValue
+{
+    /// <summary>The type word qemu's input visitor prints in "expected: ..." messages.</summary>
+    public abstract string TypeName { get; }
+}
+
+public sealed record JsonNull : JsonValue
+{
+    public static readonly JsonNull Instance = new();
+    private JsonNull() { }
+    public override string TypeName => "null";
+}
+
+public sealed record JsonBool(bool Value) : JsonValue
+{
+    public static readonly JsonBool True = new(true);
+    public static readonly JsonBool False = new(false);
+    public static JsonBool Of(bool b) => b ? True : False;
+    public override string TypeName => "boolean";
+}
+
+/// <summary>A number that fits int64 (qemu QNUM_I64).</summary>
+public sealed record JsonInt(long Value) : JsonValue
+{
+    public override string TypeName => "number";
+}
+
+/// <summary>A non-negative number above int64's range that fits uint64 (qemu QNUM_U64).</summary>
+public sealed record JsonUInt(ulong Value) : JsonValue
+{
+    public override string TypeName => "number";
+}
+
+/// <summary>A number written with '.', 'e' or 'E', or too large for uint64 (qemu QNUM_DOUBLE).</summary>
+public sealed record JsonDouble(double Value) : JsonValue
+{
+    public override string TypeName => "number";
+}
+
+/// <summary>A string as a .NET string (input was validated UTF-8; \u0000 is allowed).</summary>
+public sealed record JsonString(string Value) : JsonValue
+{
+    public override string TypeName => "string";
+}
+
+public sealed record JsonArray(IReadOnlyList<JsonValue> Items) : JsonValue
+{
+    public static readonly JsonArray Empty = new(Array.Empty<JsonValue>());
+    public override string TypeName => "array";
+
+    public bool Equals(JsonArray? other) =>
+        other is not null && Items.SequenceEqual(other.Items);
+
+    public override int GetHashCode() => Items.Count;
+}
+
+/// <summary>Members in insertion order; keys are unique (the parser rejects duplicates).</summary>
+public sealed record JsonObject(IReadOnlyList<KeyValuePair<string, JsonValue>> Members) : JsonValue
+{
+    public static readonly JsonObject Empty = new(Array.Empty<KeyValuePair<string, JsonValue>>());
+    public override string TypeName => "object";
+
+    public JsonValue? this[string key]
+    {
+        get
+        {
+            foreach (var m in Members)
+                if (m.Key == key) return m.Value;
+            return null;
+        }
+    }
+
+    public bool TryGet(string key, out JsonValue value)
+    {
+        var v = this[key];
+        value = v!;
+        return v is not null;
+    }
+
+    public bool Equals(JsonObject? other) =>
+        other is not null && Members.Count == other.Members.Count &&
+        Members.Zip(other.Members).All(p => p.First.Key == p.Second.Key && p.First.Value.Equals(p.Second.Value));
+
+    public override int GetHashCode() => Members.Count;
+
+    /// <summary>Builds an object from members given in order; later code never mutates it.</summary>
+    public static JsonObject Of(params (string Key, JsonValue? Value)[] members) =>
+        new(members.Where(m => m.Value is not null)
+                   .Select(m => new KeyValuePair<string, JsonValue>(m.Key, m.Value!)).ToArray());
+}
