@@ -100,9 +100,11 @@ public sealed class ProbeActor : HelperRun
     {
         if (!Strict)
         {
-            return _mode.SysfsState() is { } word
-                ? new ProbeResult(_strategy, _ctx.Kernel.StateContainsQemuStyle(word), null, null)
-                : new ProbeResult(_strategy, false, "unknown guest suspend mode", null);
+            if (_mode.SysfsState() is not { } word)
+                return new ProbeResult(_strategy, false, "unknown guest suspend mode", "hybrid needs /sys/power/disk, which qemu-ga does not use");
+            return _ctx.Kernel.StateContainsQemuStyle(word)
+                ? new ProbeResult(_strategy, true, null, null)
+                : new ProbeResult(_strategy, false, null, $"/sys/power/state does not offer {word}");
         }
         var offered = _ctx.Kernel.Offered(_ctx.Kernel.StatePath);
         if (!offered.Contains(_mode == SuspendMode.Ram ? "mem" : "disk"))
