@@ -105,14 +105,22 @@ public sealed class QemuGaOracleSpecs(QemuGaOracle oracle) : IClassFixture<QemuG
     }
 }
 
+/// <summary>Debian's qemu-ga as the oracle.</summary>
+public sealed class QemuGaOracle() : SocketAgentFixture(Binary)
+{
+    public const string Binary = "/usr/sbin/qemu-ga";
+}
+
+/// <summary>Our built Agent.Host, driven exactly like the oracle.</summary>
+public sealed class OurAgentFixture() : SocketAgentFixture(Agent.Tests.EndToEnd.AgentProcess.OurAgent);
+
 /// <summary>
-/// Runs Debian's qemu-ga on a unix socket in a temp folder (also its cwd and state dir).
+/// Runs an agent binary on a unix socket in a temp folder (also its cwd and state dir).
 /// Each case first resets the agent's parser (0xFF + a sync), then sends the case followed by a
 /// sentinel (0xFF + another sync) and reads lines up to the sentinel's reply.
 /// </summary>
-public sealed class QemuGaOracle : IAsyncLifetime
+public abstract class SocketAgentFixture(string binary) : IAsyncLifetime
 {
-    public const string Binary = "/usr/sbin/qemu-ga";
     public static readonly byte[] Sentinel = B("\xff{\"execute\":\"guest-sync\",\"arguments\":{\"id\":918273645546372819}}");
     private static readonly byte[] SentinelReply = B("{\"return\": 918273645546372819}");
 
@@ -123,10 +131,10 @@ public sealed class QemuGaOracle : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Binary))
+        if (!File.Exists(binary))
             return; // reported by Replies() so every oracle test fails with the reason
         var path = Path.Combine(_dir, "qga.sock");
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(binary)
         {
             WorkingDirectory = _dir,
             RedirectStandardError = true,
@@ -145,7 +153,7 @@ public sealed class QemuGaOracle : IAsyncLifetime
     public async Task<List<byte[]>> Replies(byte[] stream)
     {
         if (_socket is null)
-            Assert.Fail($"{Binary} is missing: install Debian's qemu-guest-agent (apt-get install qemu-guest-agent) to run the differential tests");
+            Assert.Fail($"{binary} is missing (Debian's qemu-ga comes from apt-get install qemu-guest-agent, which test.sh runs)");
         // Reset to a clean parser state, discarding whatever that produces.
         await Send(B("\xff\n{\"execute\":\"guest-sync\",\"arguments\":{\"id\":1}}"));
         await ReadUntil(B("{\"return\": 1}"));
@@ -177,7 +185,7 @@ public sealed class QemuGaOracle : IAsyncLifetime
                 if (line.AsSpan(0, line.Length - 1).SequenceEqual(last)) return lines;
             }
             int n = await _socket!.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            if (n == 0) throw new IOException($"qemu-ga closed the connection; got {lines.Count} lines");
+            if (n == 0) throw new IOException($"{binary} closed the connection; got {lines.Count} lines");
             _pending.AddRange(buffer.AsSpan(0, n).ToArray());
         }
     }
