@@ -136,8 +136,11 @@ public sealed class QemuGaOracle : IAsyncLifetime
         };
         foreach (var arg in new[] { "-m", "unix-listen", "-p", path, "-t", _dir }) start.ArgumentList.Add(arg);
         _agent = Process.Start(start)!;
+        // Drain its console output so a chatty agent never blocks on a full pipe.
         _agent.ErrorDataReceived += (_, _) => { };
+        _agent.OutputDataReceived += (_, _) => { };
         _agent.BeginErrorReadLine();
+        _agent.BeginOutputReadLine();
         for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await _socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
