@@ -63,7 +63,7 @@ public sealed class AgentConfiguration
         var overrides = new StringBuilder();
         void Set(string key, string? value)
         {
-            if (value is not null) overrides.Append(key).Append(" = ").Append(JsonSerializer.Serialize(value)).Append('\n');
+            if (value is not null) overrides.Append(key).Append(" = ").Append(HoconString(value)).Append('\n');
         }
         Set("agent.channel.method", cli.Method);
         Set("agent.channel.path", cli.Path);
@@ -72,8 +72,8 @@ public sealed class AgentConfiguration
         Set("agent.logfile", cli.LogFile);
         if (cli.Verbose) overrides.Append("agent.verbose = true\n");
         if (cli.RetryPath) overrides.Append("agent.channel.retry-path = true\n");
-        overrides.Append("agent.rpc.block = ").Append(JsonSerializer.Serialize(block)).Append('\n');
-        overrides.Append("agent.rpc.allow = ").Append(JsonSerializer.Serialize(allow)).Append('\n');
+        overrides.Append("agent.rpc.block = ").Append(HoconList(block)).Append('\n');
+        overrides.Append("agent.rpc.allow = ").Append(HoconList(allow)).Append('\n');
 
         var config = ConfigurationFactory.ParseString(overrides.ToString())
             .WithFallback(file)
@@ -104,12 +104,17 @@ public sealed class AgentConfiguration
     private static IReadOnlyList<string> ListOrEmpty(Config c, string key) =>
         c.HasPath(key) ? c.GetStringList(key).ToArray() : [];
 
+    // JSON string escapes are valid HOCON; JsonEncodedText needs no reflection (NativeAOT).
+    private static string HoconString(string value) => '"' + JsonEncodedText.Encode(value).ToString() + '"';
+
+    private static string HoconList(IEnumerable<string> values) => '[' + string.Join(", ", values.Select(HoconString)) + ']';
+
     private static (Config, IReadOnlyList<string>, IReadOnlyList<string>, bool, string?) FromKeyFile(KeyFile kf)
     {
         var sb = new StringBuilder();
         void Map(string key, string hocon)
         {
-            if (kf.Get(key) is { } v) sb.Append(hocon).Append(" = ").Append(JsonSerializer.Serialize(v)).Append('\n');
+            if (kf.Get(key) is { } v) sb.Append(hocon).Append(" = ").Append(HoconString(v)).Append('\n');
         }
         void MapBool(string key, string hocon)
         {

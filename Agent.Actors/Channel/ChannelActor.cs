@@ -18,12 +18,23 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     public sealed record ClientDisconnected(long Conn);
     public sealed record TransportFailed(string Reason);
 
-    private sealed record WriteDone(long Conn, Exception? Error);
+    private sealed record WriteDone(long Seq, long Conn, Exception? Error);
+    private sealed record WriteTimedOut(long Seq);
+
+    private sealed class Flush
+    {
+        public static readonly Flush Instance = new();
+        private Flush() { }
+    }
+
+    private const string WriteTimer = "write-timeout";
+    // Coalesced replies per write; a bigger batch only delays the first line of it.
+    private const int MaxBatchBytes = 64 * 1024;
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ChannelSettings _settings;
     private readonly Func<ITransport> _openTransport;
-        private readonly JsonStreamer _streamer = new();
+    private readonly JsonStreamer _streamer = new();
     private readonly List<StreamItem> _items = new();
     private readonly Queue<Dispatcher.Delivery> _writes = new();
     private readonly int _readPauseThreshold;
@@ -32,6 +43,11 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     private long _currentConn;
     private long _outstanding;
     private bool _writing;
+    private bool _flushPending;
+    private long _writeSeq;
+    private int _batchLines;
+    private byte[] _batch = new byte[4096];
+    private CancellationTokenSource _writeCancel = new();
     private bool _readingPaused;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -54,7 +70,13 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         Receive<ClientDisconnected>(c => _log.Debug("client {0} disconnected", c.Conn));
         Receive<TransportFailed>(OnTransportFailed);
         Receive<Dispatcher.Delivery>(OnDelivery);
+        Receive<Flush>(_ =>
+        {
+            _flushPending = false;
+            WriteNext();
+        });
         Receive<WriteDone>(OnWriteDone);
+        Receive<WriteTimedOut>(OnWriteTimedOut);
         Receive<Reopen>(_ => Open());
     }
 
@@ -70,7 +92,11 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         Open();
     }
 
-    protected override void PostStop() => _transport?.Dispose();
+    protected override void PostStop()
+    {
+        _writeCancel.Cancel();
+        _transport?.Dispose();
+    }
 
     private sealed record Reopen;
 
@@ -134,29 +160,91 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
             return;
         }
         _writes.Enqueue(delivery);
-        WriteNext();
+        // Deliveries already in the mailbox are queued before Flush runs, so pipelined replies
+        // leave in one write instead of one syscall each.
+        if (!_flushPending && !_writing)
+        {
+            _flushPending = true;
+            Self.Tell(Flush.Instance);
+        }
     }
 
     private void WriteNext()
     {
-        if (_writing || _transport is null || !_writes.TryPeek(out var next)) return;
-        _writing = true;
-        var cts = new CancellationTokenSource(_settings.WriteTimeout);
-        var conn = next.Conn;
-        _transport.WriteAsync(conn, next.Line, cts.Token).ContinueWith(t =>
+        while (!_writing && _transport is not null && _writes.TryPeek(out var head))
         {
-            cts.Dispose();
-            return new WriteDone(conn, t.Exception?.GetBaseException() ?? (t.IsCanceled ? new TimeoutException("write timed out") : null));
-        }, TaskContinuationOptions.ExecuteSynchronously).PipeTo(Self);
+            var conn = head.Conn;
+            var data = TakeBatch(conn);
+            _writing = true;
+            var seq = ++_writeSeq;
+            Task write;
+            try { write = _transport.WriteAsync(conn, data, _writeCancel.Token); }
+            catch (Exception ex) { write = Task.FromException(ex); }
+            if (write.IsCompleted)
+            {
+                // The socket took it all at once, the usual case: no round trip through the mailbox.
+                WriteCompleted(conn, ErrorOf(write));
+                continue;
+            }
+            Timers.StartSingleTimer(WriteTimer, new WriteTimedOut(seq), _settings.WriteTimeout);
+            write.ContinueWith(t => new WriteDone(seq, conn, ErrorOf(t)), TaskContinuationOptions.ExecuteSynchronously)
+                .PipeTo(Self);
+        }
     }
+
+    /// <summary>Dequeues the head line and the lines behind it for the same client, up to a bound, as one buffer.</summary>
+    private ReadOnlyMemory<byte> TakeBatch(long conn)
+    {
+        var first = _writes.Dequeue().Line!;
+        _batchLines = 1;
+        if (!_writes.TryPeek(out var next) || next.Conn != conn) return first;
+        var length = first.Length;
+        EnsureBatchCapacity(length);
+        first.CopyTo(_batch, 0);
+        while (_writes.TryPeek(out next) && next.Conn == conn && length + next.Line!.Length <= MaxBatchBytes)
+        {
+            _writes.Dequeue();
+            EnsureBatchCapacity(length + next.Line.Length);
+            next.Line.CopyTo(_batch, length);
+            length += next.Line.Length;
+            _batchLines++;
+        }
+        return _batch.AsMemory(0, length);
+    }
+
+    private void EnsureBatchCapacity(int length)
+    {
+        if (_batch.Length >= length) return;
+        var grown = new byte[Math.Max(length, _batch.Length * 2)];
+        _batch.AsSpan().CopyTo(grown);
+        _batch = grown;
+    }
+
+    private static Exception? ErrorOf(Task write) =>
+        write.Exception?.GetBaseException() ?? (write.IsCanceled ? new TimeoutException("write timed out") : null);
 
     private void OnWriteDone(WriteDone done)
     {
+        if (done.Seq != _writeSeq) return;
+        Timers.Cancel(WriteTimer);
+        WriteCompleted(done.Conn, done.Error);
+        WriteNext();
+    }
+
+    private void OnWriteTimedOut(WriteTimedOut timedOut)
+    {
+        if (!_writing || timedOut.Seq != _writeSeq) return;
+        // The transport gives up on the write and reports it through WriteDone.
+        _writeCancel.Cancel();
+        _writeCancel = new CancellationTokenSource();
+    }
+
+    private void WriteCompleted(long conn, Exception? error)
+    {
         _writing = false;
-        _writes.Dequeue();
-        _outstanding--;
-        if (done.Error is not null)
-            _log.Warning("dropped a reply to client {0}: {1}", done.Conn, done.Error.Message);
+        _outstanding -= _batchLines;
+        if (error is not null)
+            _log.Warning("dropped {0} reply line(s) to client {1}: {2}", _batchLines, conn, error.Message);
         // Replies queued for a client that has gone are dropped, not written to its successor.
         while (_writes.TryPeek(out var head) && head.Conn != _currentConn)
         {
@@ -164,7 +252,6 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
             _outstanding--;
         }
         UpdateReading();
-        WriteNext();
     }
 
     private void UpdateReading()

@@ -1,0 +1,371 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: ActorAgent against Debian's qemu-ga (issue 8).
+
+Both agents serve unix-listen sockets in a temp folder. The client (this script) is pinned to one
+CPU and the agents to another, like a 1-vCPU guest talked to by a host. Each round starts both
+agents fresh and runs every metric in small blocks, alternating which agent goes first, so drift
+in the machine's load hits both alike. Figures are medians over all samples of all rounds; ratios
+are ActorAgent / qemu-ga from this run only (absolute figures drift between runs).
+
+Commands that could act on the machine (suspend, shutdown, set-time, fsfreeze, set-vcpus,
+set-user-password, ...) are never sent: the script only sends the commands listed in REQUESTS and
+ALLOWED below. File benchmarks write only inside the run's temp folder.
+
+Usage: bench/run.sh [options]   (publishes the release binary first), or
+       bench/bench.py --agent PATH/TO/Agent.Host [--qemu-ga /usr/sbin/qemu-ga] [--rounds 3]
+"""
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+# Every command this script may send. Anything else is a bug in the script.
+ALLOWED = {
+    "guest-ping", "guest-info", "guest-get-osinfo", "guest-network-get-interfaces", "guest-get-fsinfo",
+    "guest-file-open", "guest-file-write", "guest-file-read", "guest-file-close",
+    "guest-exec", "guest-exec-status",
+}
+
+CHUNK = 48 * 1024
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def request(command, arguments=None):
+    if command not in ALLOWED:
+        raise SystemExit(f"refusing to send {command}")
+    msg = {"execute": command}
+    if arguments is not None:
+        msg["arguments"] = arguments
+    return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
+
+
+class Connection:
+    """One client connection; replies are read as whole lines (both agents end each with \\n)."""
+
+    def __init__(self, path, timeout=60.0):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buf = bytearray()
+
+    def close(self):
+        self.sock.close()
+
+    def line(self):
+        start = 0
+        while True:
+            i = self.buf.find(b"\n", start)
+            if i >= 0:
+                out = bytes(self.buf[:i])
+                del self.buf[:i + 1]
+                return out
+            start = len(self.buf)
+            data = self.sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("agent closed the connection")
+            self.buf += data
+
+    def call_raw(self, req):
+        self.sock.sendall(req)
+        return self.line()
+
+    def call(self, command, arguments=None):
+        reply = json.loads(self.call_raw(request(command, arguments)))
+        if "return" not in reply:
+            raise RuntimeError(f"{command}: {reply}")
+        return reply["return"]
+
+
+def proc_status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+class Agent:
+    def __init__(self, name, argv, workdir, cpu):
+        self.name, self.argv, self.cpu = name, argv, cpu
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock = os.path.join(self.dir, "sock")
+        self.proc = None
+        self.conn = None
+
+    def start(self):
+        """Starts the agent; returns seconds from spawn to the first guest-ping reply."""
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        cpu = self.cpu
+        stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
+        t0 = time.perf_counter()
+        self.proc = subprocess.Popen(self.argv + ["-m", "unix-listen", "-p", self.sock, "-t", self.dir],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+                                     preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        stderr.close()
+        ping = request("guest-ping")
+        while True:
+            try:
+                conn = Connection(self.sock)
+                reply = conn.call_raw(ping)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                if self.proc.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
+                time.sleep(0.0001)
+        elapsed = time.perf_counter() - t0
+        if reply != b'{"return": {}}':
+            raise RuntimeError(f"{self.name}: first ping answered {reply!r}")
+        self.conn = conn
+        return elapsed
+
+    def stop(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def enabled_commands(self):
+        info = self.conn.call("guest-info")
+        return {c["name"] for c in info["supported_commands"] if c["enabled"]}
+
+
+# ---- metric blocks: each runs a small amount of work on one agent and returns samples ----
+
+def timed_calls(command, arguments, count):
+    def block(agent):
+        req = request(command, arguments)
+        samples = []
+        for _ in range(count):
+            t = time.perf_counter()
+            reply = agent.conn.call_raw(req)
+            samples.append((time.perf_counter() - t) * 1e6)
+            if not reply.startswith(b'{"return"'):
+                raise RuntimeError(f"{agent.name} {command}: {reply[:200]!r}")
+        return samples
+    return block
+
+
+def pipelined_pings(count, window=512, chunk=64):
+    """Pings kept `window` deep (below ActorAgent's per-connection queue bound); returns pings/s."""
+    def block(agent):
+        reply = b'{"return": {}}\n'
+        ping = request("guest-ping")
+        sock = agent.conn.sock
+        sent = lines = size = 0
+        t = time.perf_counter()
+        while lines < count:
+            while sent < count and sent - lines <= window - chunk:
+                n = min(chunk, count - sent)
+                sock.sendall(ping * n)
+                sent += n
+            data = sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("closed")
+            lines += data.count(b"\n")
+            size += len(data)
+        rate = count / (time.perf_counter() - t)
+        if size != count * len(reply):
+            raise RuntimeError(f"{agent.name}: a pipelined ping was not answered {reply!r}")
+        return [rate]
+    return block
+
+
+def file_write(state, size):
+    def block(agent):
+        path = os.path.join(agent.dir, "bench.dat")
+        payload = [base64.b64encode(os.urandom(CHUNK)).decode() for _ in range(4)]
+        h = agent.conn.call("guest-file-open", {"path": path, "mode": "w"})
+        t = time.perf_counter()
+        for i in range(size // CHUNK):
+            r = agent.conn.call("guest-file-write", {"handle": h, "buf-b64": payload[i % 4]})
+            if r["count"] != CHUNK:
+                raise RuntimeError(f"{agent.name} short write {r}")
+        elapsed = time.perf_counter() - t
+        agent.conn.call("guest-file-close", {"handle": h})
+        state[agent.name] = path
+        return [size / elapsed / 1e6]
+    return block
+
+
+def file_read(state, size):
+    def block(agent):
+        h = agent.conn.call("guest-file-open", {"path": state[agent.name], "mode": "r"})
+        total = 0
+        t = time.perf_counter()
+        while True:
+            r = agent.conn.call("guest-file-read", {"handle": h, "count": CHUNK})
+            total += r["count"]
+            if r["eof"] or r["count"] == 0:
+                break
+        elapsed = time.perf_counter() - t
+        agent.conn.call("guest-file-close", {"handle": h})
+        if total != size:
+            raise RuntimeError(f"{agent.name} read {total} of {size} bytes")
+        return [total / elapsed / 1e6]
+    return block
+
+
+def exec_to_exited(arguments, count, expect_out=None):
+    """guest-exec, then guest-exec-status every 1 ms until exited; seconds from exec to the exited reply."""
+    def block(agent):
+        samples = []
+        for _ in range(count):
+            t = time.perf_counter()
+            pid = agent.conn.call("guest-exec", arguments)["pid"]
+            while True:
+                status = agent.conn.call("guest-exec-status", {"pid": pid})
+                if status["exited"]:
+                    break
+                time.sleep(0.001)
+            samples.append((time.perf_counter() - t) * 1e3)
+            if status.get("exitcode") != 0:
+                raise RuntimeError(f"{agent.name} exec: {str(status)[:200]}")
+            if expect_out is not None and len(base64.b64decode(status.get("out-data", ""))) != expect_out:
+                raise RuntimeError(f"{agent.name} exec output is not {expect_out} bytes")
+        return samples
+    return block
+
+
+# (key, label, unit, command that must be enabled, block factory, blocks per round, better, target)
+def metrics(file_state):
+    eight_mb = 8 * 1024 * 1024
+    return [
+        ("ping_us", "ping p50", "us", "guest-ping", timed_calls("guest-ping", None, 200), 10, "p50", "lower", "<= 1.0x"),
+        ("ping_p99_us", "ping p99", "us", None, None, 0, "p99:ping_us", "lower", "<= 1.0x"),
+        ("pipelined_per_s", "pipelined pings/s", "/s", "guest-ping", pipelined_pings(5000), 4, "median", "higher", ">= 2x"),
+        ("guest_info_us", "guest-info p50", "us", "guest-info", timed_calls("guest-info", None, 50), 6, "p50", "lower", "<= 1.0x"),
+        ("osinfo_us", "osinfo p50", "us", "guest-get-osinfo", timed_calls("guest-get-osinfo", None, 50), 4, "p50", "lower", "<= 1.0x"),
+        ("interfaces_us", "interfaces p50", "us", "guest-network-get-interfaces",
+         timed_calls("guest-network-get-interfaces", None, 50), 4, "p50", "lower", "<= 1.0x"),
+        ("fsinfo_us", "fsinfo p50", "us", "guest-get-fsinfo", timed_calls("guest-get-fsinfo", None, 30), 4, "p50", "lower", "<= 1.0x"),
+        ("file_write_mbs", "file write MB/s", "MB/s", "guest-file-write", file_write(file_state, eight_mb), 3, "median", "higher", ">= 3x"),
+        ("file_read_mbs", "file read MB/s", "MB/s", "guest-file-read", file_read(file_state, eight_mb), 3, "median", "higher", ">= 3x"),
+        ("exec_true_ms", "exec /bin/true to exited p50", "ms", "guest-exec",
+         exec_to_exited({"path": "/bin/true"}, 20), 4, "p50", "lower", "<= 1.0x"),
+        ("exec_8mb_ms", "exec 8 MB stdout", "ms", "guest-exec",
+         exec_to_exited({"path": "/bin/sh", "arg": ["-c", f"head -c {eight_mb} /dev/zero"], "capture-output": True},
+                        1, expect_out=eight_mb), 2, "median", "lower", "<= 0.5x"),
+    ]
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--agent", required=True, help="the ActorAgent release binary (Agent.Host)")
+    ap.add_argument("--qemu-ga", default="/usr/sbin/qemu-ga")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--starts", type=int, default=5, help="extra cold starts per agent per round for the startup figure")
+    ap.add_argument("--idle", type=float, default=2.0, help="seconds after the first ping before idle RSS is read")
+    ap.add_argument("--json", default=os.path.join(here, "results.json"))
+    ap.add_argument("--client-cpu", type=int, default=0)
+    ap.add_argument("--agent-cpu", type=int, default=1)
+    args = ap.parse_args()
+
+    os.sched_setaffinity(0, {args.client_cpu})
+    work = tempfile.mkdtemp(prefix="qga-bench-")
+    agents = [Agent("actoragent", [os.path.abspath(args.agent)], work, args.agent_cpu),
+              Agent("qemu-ga", [args.qemu_ga], work, args.agent_cpu)]
+    names = [a.name for a in agents]
+    samples = {a.name: {} for a in agents}
+    load_before = open("/proc/loadavg").read().split()[:3]
+    file_state = {}
+    table = metrics(file_state)
+    available = None
+    try:
+        for rnd in range(args.rounds):
+            order = agents if rnd % 2 == 0 else agents[::-1]
+            for a in order:
+                samples[a.name].setdefault("startup_ms", []).append(a.start() * 1e3)
+            time.sleep(args.idle)
+            for a in order:
+                samples[a.name].setdefault("rss_idle_mb", []).append(proc_status(a.proc.pid, "VmRSS") / 1e6)
+            if available is None:
+                theirs = {a.name: a.enabled_commands() for a in agents}
+                available = {m[0] for m in table if m[3] is None or all(m[3] in c for c in theirs.values())}
+            cpu0 = {a.name: cpu_seconds(a.proc.pid) for a in agents}
+            for key, label, unit, needs, block, blocks, *_ in table:
+                if block is None or key not in available:
+                    continue
+                for b in range(blocks):
+                    for a in (order if b % 2 == 0 else order[::-1]):
+                        samples[a.name].setdefault(key, []).extend(block(a))
+                print(f"round {rnd + 1}: {label} done", file=sys.stderr)
+            for a in order:
+                samples[a.name].setdefault("cpu_load_s", []).append(cpu_seconds(a.proc.pid) - cpu0[a.name])
+                samples[a.name].setdefault("rss_peak_mb", []).append(proc_status(a.proc.pid, "VmHWM") / 1e6)
+                a.stop()
+            # Extra cold starts, alternating, for a startup median over more than one start per round.
+            for i in range(args.starts):
+                for a in (order if i % 2 == 0 else order[::-1]):
+                    samples[a.name]["startup_ms"].append(a.start() * 1e3)
+                    a.stop()
+    finally:
+        for a in agents:
+            a.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    load_after = open("/proc/loadavg").read().split()[:3]
+
+    rows = [("startup_ms", "startup to first ping", "ms", "median", "lower", "<= 30 ms")]
+    rows += [(m[0], m[1], m[2], m[6], m[7], m[8]) for m in table]
+    rows += [("rss_idle_mb", "RSS idle", "MB", "median", "lower", "<= 25 MB"),
+             ("rss_peak_mb", "RSS peak (VmHWM)", "MB", "median", "lower", "<= 1.5x"),
+             ("cpu_load_s", "agent CPU over the load", "s", "median", "lower", "<= 1.0x")]
+    result = {"load_before": load_before, "load_after": load_after, "rounds": args.rounds, "metrics": {}}
+    print(f"\nload average before {' '.join(load_before)}, after {' '.join(load_after)}; {args.rounds} rounds;"
+          f" client on CPU {args.client_cpu}, agents on CPU {args.agent_cpu}\n")
+    print(f"| {'metric':32} | {'ActorAgent':>12} | {'qemu-ga':>12} | {'ratio':>7} | target |")
+    print(f"|{'-' * 34}|{'-' * 14}|{'-' * 14}|{'-' * 9}|--------|")
+    for key, label, unit, how, better, target in rows:
+        source = key
+        if how.startswith("p99:"):
+            source, how = how[4:], "p99"
+        figures = {}
+        for n in names:
+            xs = samples[n].get(source)
+            if not xs:
+                continue
+            figures[n] = percentile(xs, 99) if how == "p99" else statistics.median(xs)
+        if len(figures) < 2:
+            result["metrics"][key] = None
+            print(f"| {label:32} | {'n/a':>12} | {'n/a':>12} | {'n/a':>7} | {target} |")
+            continue
+        ratio = figures["actoragent"] / figures["qemu-ga"]
+        result["metrics"][key] = {"label": label, "unit": unit, "actoragent": figures["actoragent"],
+                                  "qemu-ga": figures["qemu-ga"], "ratio": ratio, "target": target,
+                                  "samples": {n: len(samples[n][source]) for n in names}}
+        fmt = (lambda v: f"{v:,.0f} {unit}") if figures["qemu-ga"] >= 100 else (lambda v: f"{v:.1f} {unit}")
+        print(f"| {label:32} | {fmt(figures['actoragent']):>12} | {fmt(figures['qemu-ga']):>12} | {ratio:6.2f}x | {target} |")
+    with open(args.json, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"\nwrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
