@@ -44,6 +44,7 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     private long _outstanding;
     private bool _writing;
     private bool _flushPending;
+    private long? _disconnected;
     private long _writeSeq;
     private int _batchLines;
     private byte[] _batch = new byte[4096];
@@ -67,7 +68,12 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
             _log.Debug("client {0} connected", c.Conn);
         });
         Receive<BytesReceived>(OnBytes);
-        Receive<ClientDisconnected>(c => _log.Debug("client {0} disconnected", c.Conn));
+        Receive<ClientDisconnected>(c =>
+        {
+            _log.Debug("client {0} disconnected", c.Conn);
+            _disconnected = c.Conn;
+            ReleaseIfDrained();
+        });
         Receive<TransportFailed>(OnTransportFailed);
         Receive<Dispatcher.Delivery>(OnDelivery);
         Receive<Flush>(_ =>
@@ -126,6 +132,7 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     {
         _transport?.Dispose();
         _transport = null;
+        _disconnected = null;
         if (!_settings.RetryPath)
         {
             // qemu-ga leaves its main loop and exits 0 on a channel read error without -r.
@@ -254,8 +261,17 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         UpdateReading();
     }
 
+    /// <summary>Lets the transport close a disconnected client once nothing more is owed to it.</summary>
+    private void ReleaseIfDrained()
+    {
+        if (_disconnected is not { } conn || _outstanding > 0 || _transport is null) return;
+        _disconnected = null;
+        _transport.ReleaseClient(conn);
+    }
+
     private void UpdateReading()
     {
+        ReleaseIfDrained();
         var pause = _outstanding >= _readPauseThreshold;
         if (pause == _readingPaused || _transport is null) return;
         _readingPaused = pause;

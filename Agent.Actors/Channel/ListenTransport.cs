@@ -15,6 +15,7 @@ public sealed class ListenTransport : ITransport
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private TaskCompletionSource _readingAllowed = NewOpenGate();
+    private (long Conn, TaskCompletionSource Done) _released;
     private Socket? _listener;
     private volatile Socket? _client;
     private long _conn;
@@ -101,9 +102,20 @@ public sealed class ListenTransport : ITransport
                 {
                     // The write side closed a client that stopped reading.
                 }
-                _client = null;
-                client.Dispose();
+                // The client stays writable until the channel has sent what it owes; only then is the
+                // next client accepted.
+                var released = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                lock (_gate) _released = (conn, released);
                 owner.Tell(new ChannelActor.ClientDisconnected(conn));
+                try
+                {
+                    await released.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _client = null;
+                    client.Dispose();
+                }
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -135,6 +147,12 @@ public sealed class ListenTransport : ITransport
             client.Dispose();
             throw;
         }
+    }
+
+    public void ReleaseClient(long conn)
+    {
+        lock (_gate)
+            if (_released.Conn == conn) _released.Done.TrySetResult();
     }
 
     public void SetReading(bool enabled)

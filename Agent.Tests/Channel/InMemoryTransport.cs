@@ -43,6 +43,8 @@ public sealed class InMemoryTransport : ITransport
 
     public void SetReading(bool enabled) => Reading = enabled;
 
+    public void ReleaseClient(long conn) { }
+
     /// <summary>Reads one reply line (without its '\n'); a leading 0xFF is kept as the char U+00FF.</summary>
     public async Task<string> ReadLineAsync(TimeSpan? timeout = null)
     {
