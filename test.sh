@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
-# qemu-ga as the differential oracle, socat for the smoke test), builds, runs the suite, then
-# smoke-tests a published build on a unix socket. Last line: "N passed, M failed".
+# qemu-ga as the differential oracle, socat for the smoke tests, gcc + zlib for the NativeAOT link),
+# builds, runs the suite, then smoke-tests a published build and the NativeAOT release binary on a
+# unix socket. Last line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
 need=()
 command -v socat >/dev/null || need+=(socat)
 [ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
+command -v gcc >/dev/null || need+=(gcc)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -26,19 +29,25 @@ passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 [ "$suite_rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 
-# Smoke test: the published binary serves guest-ping on a unix socket and exits 0 on SIGTERM.
+# Smoke tests: a published binary answers guest-ping and guest-info on a unix socket, from a host that
+# half-closes after writing, and exits 0 on SIGTERM. The NativeAOT one matters most: Akka loads types by
+# name, and trimming turns a missing root into a failure at run time, not a build error (issue 8).
 smoke() {
+  local name=$1; shift
   local dir; dir=$(mktemp -d)
-  dotnet publish Agent.Host -c Release -o "$dir/bin" >/dev/null || return 1
+  if ! dotnet publish Agent.Host -c Release -o "$dir/bin" "$@" >"$dir/publish.log" 2>&1; then
+    tail -20 "$dir/publish.log"; rm -rf "$dir"; echo "smoke $name: publish failed"; return 1
+  fi
   (cd "$dir" && exec ./bin/Agent.Host -m unix-listen -p "$dir/sock" -t "$dir") & local pid=$!
   for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
-  local reply; reply=$(printf '{"execute":"guest-ping"}\n' | socat -t 5 - "UNIX-CONNECT:$dir/sock")
+  local reply; reply=$(printf '{"execute":"guest-ping"}\n{"execute":"guest-info"}\n' | socat -t 5 - "UNIX-CONNECT:$dir/sock")
   kill -TERM "$pid"; wait "$pid"; local rc=$?
   rm -rf "$dir"
-  echo "smoke: reply=$reply exit=$rc"
-  [ "$reply" = '{"return": {}}' ] && [ "$rc" = 0 ]
+  echo "smoke $name: reply=${reply:0:80}... exit=$rc"
+  [ "$(head -n1 <<<"$reply")" = '{"return": {}}' ] && grep -q '^{"return": {"version": "' <<<"$(sed -n 2p <<<"$reply")" && [ "$rc" = 0 ]
 }
-if smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
+if smoke published; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
+if smoke nativeaot -p:PublishAot=true; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the NativeAOT build FAILED"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
