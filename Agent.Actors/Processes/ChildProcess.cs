@@ -117,8 +117,8 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
     /// </summary>
     private void KillGroup()
     {
-        if (Native.kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
-            Native.kill(_pid, Native.SIGKILL);
+        if (Native.Kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
+            Native.Kill(_pid, Native.SIGKILL);
     }
 
     private void CompleteIfDone()

@@ -57,7 +57,7 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     /// For Main, before anything else: an inherited SIG_IGN for SIGCHLD makes the kernel auto-reap,
     /// so waitpid would only ever see ECHILD and the runtime's Process would hang.
     /// </summary>
-    public static void ResetChildSignalDisposition() => Native.signal(Native.SIGCHLD, Native.SIG_DFL);
+    public static void ResetChildSignalDisposition() => Native.Signal(Native.SIGCHLD, Native.SIG_DFL);
 
     protected override void PreStart()
     {
@@ -84,7 +84,7 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     private void TryReap(int pid, IActorRef owner)
     {
         int rc, status;
-        do rc = Native.waitpid(pid, out status, Native.WNOHANG);
+        do rc = Native.WaitPid(pid, out status, Native.WNOHANG);
         while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
 
         if (rc == 0) return; // still running
