@@ -61,6 +61,8 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        if (Environment.ProcessId == 1)
+            _log.Warning("running as pid 1: the .NET runtime then reaps every child itself, so helpers' exit statuses can be lost");
         var self = Self;
         _subscription = _signals.Subscribe(() => self.Tell(ChildSignal.Instance));
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, _settings.ReapSweepInterval);

@@ -11,7 +11,15 @@ namespace Agent.Actors.Processes;
 internal static class Spawner
 {
     /// <summary>A started child and the parent's pipe ends (-1 where the stream is not piped).</summary>
-    public sealed record Spawned(int Pid, int StdinFd, int StdoutFd, int StderrFd);
+    public sealed record Spawned(int Pid, int StdinFd, int StdoutFd, int StderrFd)
+    {
+        /// <summary>For when nobody will pump the pipes after all.</summary>
+        public void CloseParentEnds()
+        {
+            foreach (var fd in new[] { StdinFd, StdoutFd, StderrFd })
+                if (fd >= 0) Native.Close(fd);
+        }
+    }
 
     private const string DevNull = "/dev/null";
 
