@@ -40,11 +40,14 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     private readonly int _readPauseThreshold;
     private ITransport? _transport;
     private readonly IActorRef _dispatcher;
-    private long _currentConn;
     private long _outstanding;
+    // Items per connection still owed an answer. A client that sent its requests and then shut down
+    // its write side (echo ... | socat) still gets its replies: the connection ends only when this
+    // drains, as qemu-ga answers everything it read before handling the EOF.
+    private readonly Dictionary<long, int> _owed = new();
+    private readonly HashSet<long> _hungUp = new();
     private bool _writing;
     private bool _flushPending;
-    private long? _disconnected;
     private long _writeSeq;
     private int _batchLines;
     private byte[] _batch = new byte[4096];
@@ -62,17 +65,13 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         // we stop reading, so a host that never reads its replies cannot grow our memory.
         _readPauseThreshold = Math.Max(1, settings.MaxQueuedRequests) * 4;
 
-        Receive<ClientConnected>(c =>
-        {
-            _currentConn = c.Conn;
-            _log.Debug("client {0} connected", c.Conn);
-        });
+        Receive<ClientConnected>(c => _log.Debug("client {0} connected", c.Conn));
         Receive<BytesReceived>(OnBytes);
         Receive<ClientDisconnected>(c =>
         {
             _log.Debug("client {0} disconnected", c.Conn);
-            _disconnected = c.Conn;
-            ReleaseIfDrained();
+            _hungUp.Add(c.Conn);
+            EndIfSettled(c.Conn);
         });
         Receive<TransportFailed>(OnTransportFailed);
         Receive<Dispatcher.Delivery>(OnDelivery);
@@ -132,7 +131,6 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     {
         _transport?.Dispose();
         _transport = null;
-        _disconnected = null;
         if (!_settings.RetryPath)
         {
             // qemu-ga leaves its main loop and exits 0 on a channel read error without -r.
@@ -146,24 +144,39 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
 
     private void OnBytes(BytesReceived received)
     {
-        _currentConn = received.Conn;
         _items.Clear();
         _streamer.Feed(received.Data, _items);
         foreach (var item in _items)
         {
             _outstanding++;
+            _owed[received.Conn] = _owed.GetValueOrDefault(received.Conn) + 1;
             _dispatcher.Tell(new Dispatcher.Submit(received.Conn, item));
         }
         UpdateReading();
     }
 
+    /// <summary>One item of <paramref name="conn"/> is answered (written, dropped, or needed no reply).</summary>
+    private void Settle(long conn)
+    {
+        _outstanding--;
+        if (--_owed[conn] == 0) _owed.Remove(conn);
+        EndIfSettled(conn);
+        UpdateReading();
+    }
+
+    private void EndIfSettled(long conn)
+    {
+        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn)) return;
+        _hungUp.Remove(conn);
+        _transport?.EndConnection(conn);
+    }
+
     private void OnDelivery(Dispatcher.Delivery delivery)
     {
-        if (delivery.Line is null || delivery.Conn != _currentConn || _transport is null)
+        if (delivery.Line is null || _transport is null)
         {
-            // No reply (suspend/shutdown success) or its client is gone: qemu-ga's write would fail too.
-            _outstanding--;
-            UpdateReading();
+            // No reply (suspend/shutdown success), or no transport to write to.
+            Settle(delivery.Conn);
             return;
         }
         _writes.Enqueue(delivery);
@@ -249,29 +262,15 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     private void WriteCompleted(long conn, Exception? error)
     {
         _writing = false;
-        _outstanding -= _batchLines;
+        // A failed write (the client has gone) drops the replies; they are never sent to a successor,
+        // since each connection has its own socket.
         if (error is not null)
             _log.Warning("dropped {0} reply line(s) to client {1}: {2}", _batchLines, conn, error.Message);
-        // Replies queued for a client that has gone are dropped, not written to its successor.
-        while (_writes.TryPeek(out var head) && head.Conn != _currentConn)
-        {
-            _writes.Dequeue();
-            _outstanding--;
-        }
-        UpdateReading();
-    }
-
-    /// <summary>Lets the transport close a disconnected client once nothing more is owed to it.</summary>
-    private void ReleaseIfDrained()
-    {
-        if (_disconnected is not { } conn || _outstanding > 0 || _transport is null) return;
-        _disconnected = null;
-        _transport.ReleaseClient(conn);
+        for (var i = 0; i < _batchLines; i++) Settle(conn);
     }
 
     private void UpdateReading()
     {
-        ReleaseIfDrained();
         var pause = _outstanding >= _readPauseThreshold;
         if (pause == _readingPaused || _transport is null) return;
         _readingPaused = pause;

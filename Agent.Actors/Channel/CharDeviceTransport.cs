@@ -127,9 +127,6 @@ public sealed unsafe class CharDeviceTransport : ITransport
         Native.Write(_wake, (byte*)&one, 8);
     }
 
-    /// <summary>A port has no client to close: the host may come back on the same fd.</summary>
-    public void ReleaseClient(long conn) { }
-
     public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
         // Fast path: the port takes the whole line at once; only a full or host-less port needs a wait.
@@ -166,6 +163,9 @@ public sealed unsafe class CharDeviceTransport : ITransport
             data = data[TryWrite(data.Span)..];
         }
     }
+
+    /// <summary>A char device has no connection to end: the port stays open for the agent's life.</summary>
+    public void EndConnection(long conn) { }
 
     public void SetReading(bool enabled)
     {

@@ -15,13 +15,12 @@ public interface ITransport : IDisposable
     /// <summary>Writes all of <paramref name="data"/> to connection <paramref name="conn"/>.</summary>
     Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel);
 
-    /// <summary>
-    /// After <see cref="ChannelActor.ClientDisconnected"/>: every reply owed to <paramref name="conn"/> has
-    /// been written or dropped, so the transport may close it. A host that half-closes after its requests
-    /// (<c>echo ... | socat</c>) still gets its replies, as qemu-ga answers what it read before the EOF.
-    /// </summary>
-    void ReleaseClient(long conn);
-
     /// <summary>Stops or resumes reading: the channel's backpressure when replies pile up.</summary>
     void SetReading(bool enabled);
+
+    /// <summary>
+    /// After a ClientDisconnected, the channel calls this once every reply owed to that connection has
+    /// been written or dropped; a listener then closes the socket and accepts the next client.
+    /// </summary>
+    void EndConnection(long conn);
 }

@@ -147,6 +147,39 @@ public sealed partial class CharDeviceSpecs
         }
     }
 
+    [Fact]
+    public async Task With_retry_path_a_missing_port_is_waited_for_instead_of_exiting()
+    {
+        using var pty = new Pty();
+        var dir = Directory.CreateTempSubdirectory("agent-retry-").FullName;
+        var port = Path.Combine(dir, "org.qemu.guest_agent.0");
+        var conf = Path.Combine(dir, "agent.conf");
+        File.WriteAllText(conf, "agent.channel.retry-interval = 200ms\n");
+        var psi = new ProcessStartInfo(AgentProcess.OurAgent) { UseShellExecute = false, RedirectStandardError = true, WorkingDirectory = dir };
+        foreach (var a in new[] { "-r", "-c", conf, "-m", "virtio-serial", "-p", port, "-t", dir }) psi.ArgumentList.Add(a);
+        using var agent = Process.Start(psi)!;
+        agent.ErrorDataReceived += (_, _) => { };
+        agent.BeginErrorReadLine();
+        try
+        {
+            await Task.Delay(1000);
+            Assert.False(agent.HasExited, "without the port the agent exited instead of retrying");
+            // The port appears (hot-plug): the agent opens it on its next retry and serves.
+            File.CreateSymbolicLink(port, pty.Slave);
+            await WaitUntilOpenedAsync(agent, pty.Slave);
+            pty.Send("{\"execute\":\"guest-sync\",\"arguments\":{\"id\":77}}\n");
+            Assert.Equal("{\"return\": 77}", await pty.ReadLineAsync());
+            Assert.Equal(0, Kill(agent.Id, 15));
+            await agent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(0, agent.ExitCode);
+        }
+        finally
+        {
+            if (!agent.HasExited) agent.Kill();
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static async Task WaitUntilOpenedAsync(Process agent, string device)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
