@@ -12,7 +12,7 @@ namespace Agent.Actors;
 /// /user/agent: the root of the agent's tree. Starts the reaper, the dispatcher (with the command
 /// families) and the channel.
 /// </summary>
-public sealed class AgentSupervisor : ReceiveActor
+public sealed class AgentSupervisor : UntypedActor
 {
     /// <summary>Why the agent stops itself, and the process exit status that goes with it.</summary>
     public sealed class ExitReason(int exitCode, string description) : CoordinatedShutdown.Reason
@@ -28,6 +28,9 @@ public sealed class AgentSupervisor : ReceiveActor
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }
+
+    /// <summary>The supervisor only supervises; nothing is sent to it.</summary>
+    protected override void OnReceive(object message) => Unhandled(message);
 
     /// <summary>
     /// Resume, never restart: a restart would drop the reaper's watched pids and rebuild every command

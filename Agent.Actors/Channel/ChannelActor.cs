@@ -11,7 +11,7 @@ namespace Agent.Actors.Channel;
 /// reply lines out in the order the dispatcher delivers them. The streamer is never reset on a
 /// reconnect, as qemu-ga's is not (spec §1.1). The channel alone writes to the transport.
 /// </summary>
-public sealed class ChannelActor : ReceiveActor, IWithTimers
+public sealed class ChannelActor : UntypedActor, IWithTimers
 {
     public sealed record ClientConnected(long Conn);
     public sealed record BytesReceived(long Conn, byte[] Data);
@@ -65,24 +65,32 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         // we stop reading, so a host that never reads its replies cannot grow our memory.
         _readPauseThreshold = Math.Max(1, settings.MaxQueuedRequests) * 4;
 
-        Receive<ClientConnected>(c => _log.Debug("client {0} connected", c.Conn));
-        Receive<BytesReceived>(OnBytes);
-        Receive<ClientDisconnected>(c =>
+    }
+
+    // A type switch, not ReceiveActor: under NativeAOT, ReceiveActor matches every message through an
+    // interpreted expression tree, which profiled at ~85% of the actors' CPU per request (bench/README.md).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _log.Debug("client {0} disconnected", c.Conn);
-            _hungUp.Add(c.Conn);
-            EndIfSettled(c.Conn);
-        });
-        Receive<TransportFailed>(OnTransportFailed);
-        Receive<Dispatcher.Delivery>(OnDelivery);
-        Receive<Flush>(_ =>
-        {
-            _flushPending = false;
-            WriteNext();
-        });
-        Receive<WriteDone>(OnWriteDone);
-        Receive<WriteTimedOut>(OnWriteTimedOut);
-        Receive<Reopen>(_ => Open());
+            case BytesReceived received: OnBytes(received); break;
+            case Dispatcher.Delivery delivery: OnDelivery(delivery); break;
+            case Flush:
+                _flushPending = false;
+                WriteNext();
+                break;
+            case WriteDone done: OnWriteDone(done); break;
+            case WriteTimedOut timedOut: OnWriteTimedOut(timedOut); break;
+            case ClientConnected c: _log.Debug("client {0} connected", c.Conn); break;
+            case ClientDisconnected c:
+                _log.Debug("client {0} disconnected", c.Conn);
+                _hungUp.Add(c.Conn);
+                EndIfSettled(c.Conn);
+                break;
+            case TransportFailed failed: OnTransportFailed(failed); break;
+            case Reopen: Open(); break;
+            default: Unhandled(message); break;
+        }
     }
 
     /// <summary>

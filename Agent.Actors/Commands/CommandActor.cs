@@ -15,9 +15,15 @@ public abstract class CommandActor : ReceiveActor
     private readonly Dictionary<string, Func<JsonObject, JsonValue>> _sync = new();
     private readonly Dictionary<string, Func<JsonObject, Task<JsonValue>>> _async = new();
 
-    protected CommandActor()
+    /// <summary>
+    /// Execute skips ReceiveActor's matcher, which NativeAOT runs as an interpreted expression tree
+    /// (see ChannelActor.OnReceive); a family's own Receive&lt;T&gt; handlers still work for everything else.
+    /// </summary>
+    protected override bool AroundReceive(Receive receive, object message)
     {
-        Receive<Execute>(OnExecute);
+        if (message is not Execute execute) return base.AroundReceive(receive, message);
+        OnExecute(execute);
+        return true;
     }
 
     protected void Handle(string command, Func<JsonObject, JsonValue> handler) => _sync[command] = handler;

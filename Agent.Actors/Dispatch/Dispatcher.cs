@@ -14,7 +14,7 @@ namespace Agent.Actors.Dispatch;
 /// command). Validation happens when an item reaches the head of the queue, so a freeze earlier in a
 /// pipeline disables the commands after it. Owns the command-family actors.
 /// </summary>
-public sealed class Dispatcher : ReceiveActor
+public sealed class Dispatcher : UntypedActor
 {
     /// <summary>One item from the byte stream of connection <paramref name="Conn"/>, in stream order.</summary>
     public sealed record Submit(long Conn, StreamItem Item);
@@ -66,15 +66,22 @@ public sealed class Dispatcher : ReceiveActor
         }
         _schemaOrder = schema.Where(s => _commands.ContainsKey(s.Name)).ToArray();
         PublishAvailability();
+    }
 
-        Receive<Submit>(OnSubmit);
-        Receive<CommandSucceeded>(r => Complete(r.Seq, r.Value, null));
-        Receive<CommandFailed>(r => Complete(r.Seq, null, r.Error));
-        Receive<FrozenStateChanged>(f =>
+    // A type switch, not ReceiveActor: see ChannelActor.OnReceive (NativeAOT interprets ReceiveActor's matcher).
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _policy = _policy with { Frozen = f.Frozen };
-            PublishAvailability();
-        });
+            case Submit submit: OnSubmit(submit); break;
+            case CommandSucceeded r: Complete(r.Seq, r.Value, null); break;
+            case CommandFailed r: Complete(r.Seq, null, r.Error); break;
+            case FrozenStateChanged f:
+                _policy = _policy with { Frozen = f.Frozen };
+                PublishAvailability();
+                break;
+            default: Unhandled(message); break;
+        }
     }
 
     public static Props Props(CommandContext context, IReadOnlyList<CommandFamily> families,
