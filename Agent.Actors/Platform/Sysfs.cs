@@ -1,0 +1,45 @@
+using System.Runtime.InteropServices;
+
+namespace Agent.Actors.Platform;
+
+/// <summary>Path helpers for reading pseudo filesystems laid out under a configured root.</summary>
+public static unsafe class Sysfs
+{
+    /// <summary>realpath(3): every symlink resolved; throws <see cref="PlatformException"/> with the errno text.</summary>
+    public static string RealPath(string path)
+    {
+        var resolved = Native.RealPath(path, null);
+        if (resolved is null) throw new PlatformException(Native.LastErrorText());
+        try { return Marshal.PtrToStringUTF8((nint)resolved)!; }
+        finally { Native.Free(resolved); }
+    }
+
+    /// <summary>Joins a configured root and a guest-absolute path ("/sys" + "/block" or "/tmp/x/sys" + "/block").</summary>
+    public static string Under(string root, string absolute) => root.TrimEnd('/') + absolute;
+
+    /// <summary>strerror's text for a failed .NET file call, as qemu prints it after "open(...)".</summary>
+    public static string ErrnoText(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "No such file or directory",
+        UnauthorizedAccessException => "Permission denied",
+        PathTooLongException => "File name too long",
+        PlatformException p => p.Message,
+        IOException { HResult: var h } when h > 0 => Marshal.GetPInvokeErrorMessage(h),
+        _ => ex.Message,
+    };
+
+    /// <summary>Entries of a directory in readdir order, or null when it cannot be opened.</summary>
+    public static IReadOnlyList<FileSystemInfo>? ListOrNull(string dir)
+    {
+        try { return new DirectoryInfo(dir).EnumerateFileSystemInfos().ToList(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public static string? ReadOrNull(string file)
+    {
+        try { return File.ReadAllText(file); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    public static bool IsSymlink(FileSystemInfo entry) => entry.LinkTarget is not null;
+}
