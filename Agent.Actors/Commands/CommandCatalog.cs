@@ -18,5 +18,11 @@ public static class CommandCatalog
     public static IReadOnlyList<CommandFamily> Families { get; } =
     [
         Info.InfoActor.Family,
+        Identity.IdentityActor.Family,
+        Users.UsersActor.Family,
+        Network.NetworkActor.Family,
+        Storage.FilesystemsActor.Family,
+        Storage.DisksActor.Family,
+        Hardware.HardwareActor.Family,
     ];
 }
