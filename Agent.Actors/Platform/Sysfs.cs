@@ -37,8 +37,30 @@ public static unsafe class Sysfs
 
     public static string? ReadOrNull(string file)
     {
-        try { return File.ReadAllText(file); }
+        try { return System.Text.Encoding.UTF8.GetString(ReadAllBytes(file)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+    }
+
+    /// <summary>
+    /// A pseudo file's content, read until EOF. sysfs attributes claim a size of 4096 and procfs
+    /// files 0, so File.ReadAllBytes (which trusts the size) cannot be used on them.
+    /// </summary>
+    public static byte[] ReadAllBytes(string file, int max = int.MaxValue)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        using var content = new MemoryStream();
+        var buffer = new byte[Math.Min(max, 65536)];
+        int n;
+        while (content.Length < max && (n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, max - content.Length))) > 0)
+            content.Write(buffer, 0, n);
+        return content.ToArray();
+    }
+
+    /// <summary>The lines of a pseudo file (see <see cref="ReadAllBytes"/>), without the empty piece after the last newline.</summary>
+    public static string[] ReadLines(string file)
+    {
+        var text = System.Text.Encoding.UTF8.GetString(ReadAllBytes(file));
+        return (text.EndsWith('\n') ? text[..^1] : text).Split('\n');
     }
 
     public static bool IsSymlink(FileSystemInfo entry) => entry.LinkTarget is not null;

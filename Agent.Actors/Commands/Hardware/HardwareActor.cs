@@ -61,7 +61,7 @@ public sealed partial class HardwareActor : CommandActor
             if (File.Exists(dir + "online"))
             {
                 byte[] status;
-                try { status = File.ReadAllBytes(dir + "online"); }
+                try { status = Sysfs.ReadAllBytes(dir + "online", max: 1); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
                     throw new CommandException($"open(\"{dir}/online\"): {Sysfs.ErrnoText(ex)}");
@@ -136,10 +136,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         try
         {
-            using var stream = File.OpenRead(dir + name);
-            var buf = new byte[max];
-            var n = stream.Read(buf, 0, max);
-            return System.Text.Encoding.Latin1.GetString(buf, 0, n);
+            return System.Text.Encoding.Latin1.GetString(Sysfs.ReadAllBytes(dir + name, max));
         }
         catch (FileNotFoundException) { return null; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -158,7 +155,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         var path = Sysfs.Under(_settings.Paths.Procfs, "/stat");
         string[] lines;
-        try { lines = File.ReadAllLines(path); }
+        try { lines = Sysfs.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"open(\"{path}\"): {Sysfs.ErrnoText(ex)}");
@@ -202,7 +199,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         var path = Sysfs.Under(_settings.Paths.Procfs, "/loadavg");
         string text;
-        try { text = File.ReadAllText(path); }
+        try { text = System.Text.Encoding.UTF8.GetString(Sysfs.ReadAllBytes(path)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"cannot query load average: {Sysfs.ErrnoText(ex)}");

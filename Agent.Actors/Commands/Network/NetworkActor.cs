@@ -117,7 +117,7 @@ public sealed class NetworkActor : CommandActor
         {
             var path = Sysfs.Under(_settings.Paths.Procfs, file);
             string[] lines;
-            try { lines = File.ReadAllLines(path); }
+            try { lines = Sysfs.ReadLines(path); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
                 error ??= $"open(\"{path}\"): {Sysfs.ErrnoText(ex)}";

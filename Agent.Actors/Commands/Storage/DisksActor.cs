@@ -119,7 +119,7 @@ public sealed class DisksActor : CommandActor
     {
         var path = Sysfs.Under(_settings.Paths.Procfs, "/diskstats");
         string[] lines;
-        try { lines = File.ReadAllLines(path); }
+        try { lines = Sysfs.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"open(\"{path}\"): {Sysfs.ErrnoText(ex)}");

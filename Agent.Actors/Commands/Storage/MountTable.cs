@@ -17,7 +17,7 @@ public static class MountTable
     {
         var mountinfo = Sysfs.Under(procfs, "/self/mountinfo");
         byte[] data;
-        try { data = File.ReadAllBytes(mountinfo); }
+        try { data = Sysfs.ReadAllBytes(mountinfo); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return FromMounts(procfs, stats); }
 
         var mounts = new List<Mount>();
@@ -45,7 +45,7 @@ public static class MountTable
     {
         var path = Sysfs.Under(procfs, "/self/mounts");
         byte[] data;
-        try { data = File.ReadAllBytes(path); }
+        try { data = Sysfs.ReadAllBytes(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"failed to open mtab file: '{path}'");
