@@ -18,8 +18,13 @@ public interface IKernel
     long ClockTicksPerSecond { get; }
 }
 
-/// <summary>A failed system call, carrying strerror's text (qemu puts it after a colon).</summary>
-public sealed class PlatformException(string errnoText) : Exception(errnoText);
+/// <summary>A failed system call, carrying strerror's text (qemu puts it after a colon) and the errno when known.</summary>
+public sealed class PlatformException(string errnoText, int errno = 0) : Exception(errnoText)
+{
+    public const int NoSuchFile = 2;
+
+    public int Errno { get; } = errno;
+}
 
 public sealed unsafe class LinuxKernel : IKernel
 {

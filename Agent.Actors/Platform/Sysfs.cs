@@ -9,7 +9,11 @@ public static unsafe class Sysfs
     public static string RealPath(string path)
     {
         var resolved = Native.RealPath(path, null);
-        if (resolved is null) throw new PlatformException(Native.LastErrorText());
+        if (resolved is null)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new PlatformException(Marshal.GetPInvokeErrorMessage(errno), errno);
+        }
         try { return Marshal.PtrToStringUTF8((nint)resolved)!; }
         finally { Native.Free(resolved); }
     }

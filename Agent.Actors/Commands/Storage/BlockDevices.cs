@@ -58,10 +58,16 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
     {
         string syspath;
         try { syspath = Platform.Sysfs.RealPath(devpath); }
+        catch (PlatformException ex) when (ex.Errno == PlatformException.NoSuchFile)
+        {
+            // HEAD: a device missing from sysfs (containers) is named after the path and has no disks.
+            name ??= Path.GetFileName(devpath);
+            return;
+        }
         catch (PlatformException ex) { throw new CommandException($"realpath(\"{devpath}\"): {ex.Message}"); }
         name ??= Path.GetFileName(syspath);
 
-        if (!syspath.Contains("/devices/virtual/block/", StringComparison.Ordinal))
+        if (!IsVirtual(syspath))
         {
             if (RealDeviceAddress(syspath) is { } address) disks.Insert(0, address);
             return;
@@ -72,19 +78,53 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
             if (Platform.Sysfs.IsSymlink(slave)) CollectAddresses(Path.Join(slaves, slave.Name), ref name, disks);
     }
 
+    /// <summary>dm, md, loop and the like live under /devices/virtual/block/ and have no address of their own.</summary>
+    public static bool IsVirtual(string syspath) => syspath.Contains("/devices/virtual/block/", StringComparison.Ordinal);
+
     /// <summary>
-    /// One real device's address. It is kept when the bus could be decoded, or when udev at least
-    /// gave a device node or serial (then with bus-type "unknown" and an invalid PCI address).
+    /// One real device's address: PCI, s390x channel I/O, or non-PCI virtio. It is kept when the
+    /// bus could be decoded, or when udev at least gave a device node or serial (then with
+    /// bus-type "unknown" and an invalid PCI address).
     /// </summary>
     public DiskAddress? RealDeviceAddress(string syspath)
     {
         var props = Properties(syspath);
         var devNode = DevNode(syspath);
         var serial = props.TryGetValue("ID_SERIAL", out var s) && s.Length > 0 ? s : null;
-        var decoded = syspath.Contains("/devices/pci", StringComparison.Ordinal) ? DecodePci(syspath) : null;
+        DiskAddress? decoded;
+        if (syspath.Contains("/devices/pci", StringComparison.Ordinal)) decoded = DecodePci(syspath);
+        else if (syspath.Contains("/devices/css", StringComparison.Ordinal)) decoded = DecodeCcw(syspath);
+        else if (syspath.Contains("/virtio", StringComparison.Ordinal)) decoded = DecodeNonPciVirtio(syspath, DiskAddress.Unknown);
+        else decoded = null;
         if (decoded is null)
-            return devNode is null && serial is null ? null : new DiskAddress(PciAddress.Invalid, "unknown", 0, 0, 0, serial, devNode);
+            return devNode is null && serial is null ? null : DiskAddress.Unknown with { Serial = serial, Dev = devNode };
         return decoded with { Serial = serial, Dev = devNode };
+    }
+
+    [GeneratedRegex(@"\G[0-9a-fA-F]+/([0-9a-fA-F]+)\.([0-9a-fA-F]+)\.([0-9a-fA-F]+)/[0-9a-fA-F]+\.[0-9a-fA-F]+\.([0-9a-fA-F]+)/")]
+    private static partial Regex CcwPath();
+
+    /// <summary>/devices/css0/0.0.0000/0.0.0001/virtio0/...: subchannel id, then the device number; virtio on top is decoded too.</summary>
+    private static DiskAddress? DecodeCcw(string syspath)
+    {
+        var at = syspath.IndexOf("/devices/css", StringComparison.Ordinal);
+        var m = CcwPath().Match(syspath, at + "/devices/css".Length);
+        if (!m.Success) return null;
+        var address = DiskAddress.Unknown with
+        {
+            Ccw = new CcwAddress(Hex(m.Groups[1]), Hex(m.Groups[2]), Hex(m.Groups[3]), Hex(m.Groups[4])),
+        };
+        return syspath.IndexOf("/virtio", at, StringComparison.Ordinal) >= 0 ? DecodeNonPciVirtio(syspath, address) ?? address : address;
+    }
+
+    /// <summary>virtio without PCI (virtio-mmio, ccw): virtio-scsi gives bus/target/unit from the target path, virtio-blk nothing more.</summary>
+    private static DiskAddress? DecodeNonPciVirtio(string syspath, DiskAddress address)
+    {
+        if (!syspath.Contains("/virtio", StringComparison.Ordinal) || !syspath.Contains("/block", StringComparison.Ordinal)) return null;
+        var t = syspath.IndexOf("/target", StringComparison.Ordinal);
+        if (t >= 0 && Target().Match(syspath, t + 7) is { Success: true } tm)
+            return address with { BusType = "scsi", Bus = Dec(tm.Groups[1]), Target = Dec(tm.Groups[2]), Unit = Dec(tm.Groups[3]) };
+        return address with { BusType = "virtio" };
     }
 
     [GeneratedRegex(@"\G[0-9a-fA-F]+:[0-9a-fA-F]+/([0-9a-fA-F]+):([0-9a-fA-F]+):([0-9a-fA-F]+)\.([0-9a-fA-F]+)")]

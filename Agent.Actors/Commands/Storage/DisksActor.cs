@@ -49,7 +49,7 @@ public sealed class DisksActor : CommandActor
             DiskAddress? address = null;
             try
             {
-                if (!Sysfs.RealPath(diskDir).Contains("/devices/virtual/", StringComparison.Ordinal))
+                if (!BlockDevices.IsVirtual(Sysfs.RealPath(diskDir)))
                 {
                     var disks = new List<DiskAddress>();
                     string? name = null;
