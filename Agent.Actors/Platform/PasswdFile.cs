@@ -14,7 +14,7 @@ public static class PasswdFile
     {
         string[] lines;
         try { lines = File.ReadAllLines(Path.Join(etc, "passwd")); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw new PlatformException(Sysfs.ErrnoText(ex)); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { throw new PlatformException(GuestFiles.ErrnoText(ex)); }
         foreach (var line in lines)
         {
             var f = line.Split(':');

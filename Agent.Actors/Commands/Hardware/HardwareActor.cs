@@ -35,9 +35,9 @@ public sealed partial class HardwareActor : CommandActor
         Handle("guest-get-load", _ => Load());
     }
 
-    private string CpuDir => Sysfs.Under(_settings.Paths.Sysfs, "/devices/system/cpu");
+    private string CpuDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/cpu");
 
-    private string MemoryDir => Sysfs.Under(_settings.Paths.Sysfs, "/devices/system/memory/");
+    private string MemoryDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/memory/");
 
     [GeneratedRegex(@"^cpu([+-]?\d+)")]
     private static partial Regex CpuEntry();
@@ -48,7 +48,7 @@ public sealed partial class HardwareActor : CommandActor
     /// </summary>
     private JsonValue Vcpus()
     {
-        var entries = Sysfs.ListOrNull(CpuDir)
+        var entries = GuestFiles.ListOrNull(CpuDir)
             ?? throw new CommandException($"failed to list entries: {CpuDir}: No such file or directory");
         var vcpus = new List<JsonValue>();
         foreach (var entry in entries)
@@ -61,10 +61,10 @@ public sealed partial class HardwareActor : CommandActor
             if (File.Exists(dir + "online"))
             {
                 byte[] status;
-                try { status = Sysfs.ReadAllBytes(dir + "online", max: 1); }
+                try { status = GuestFiles.ReadAllBytes(dir + "online", max: 1); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    throw new CommandException($"open(\"{dir}/online\"): {Sysfs.ErrnoText(ex)}");
+                    throw new CommandException($"open(\"{dir}/online\"): {GuestFiles.ErrnoText(ex)}");
                 }
                 if (status.Length == 0) throw new CommandException($"pread(\"{dir}/online\"): unexpected EOF");
                 online = status[0] != (byte)'0';
@@ -86,12 +86,12 @@ public sealed partial class HardwareActor : CommandActor
     private JsonValue MemoryBlocks()
     {
         if (!Directory.Exists(MemoryDir)) return JsonArray.Empty;
-        var entries = Sysfs.ListOrNull(MemoryDir)
+        var entries = GuestFiles.ListOrNull(MemoryDir)
             ?? throw new CommandException($"Can't open directory \"{MemoryDir}\": Permission denied");
         var blocks = new List<JsonValue>();
         foreach (var entry in entries)
         {
-            if (!entry.Name.StartsWith("memory", StringComparison.Ordinal) || entry is not DirectoryInfo || Sysfs.IsSymlink(entry)) continue;
+            if (!entry.Name.StartsWith("memory", StringComparison.Ordinal) || entry is not DirectoryInfo || GuestFiles.IsSymlink(entry)) continue;
             var index = LeadingDecimal(entry.Name[6..]);
             var dir = $"{MemoryDir}memory{index}/";
             if (!Directory.Exists(dir)) throw new CommandException($"open(\"{dir}\"): No such file or directory");
@@ -136,12 +136,12 @@ public sealed partial class HardwareActor : CommandActor
     {
         try
         {
-            return System.Text.Encoding.Latin1.GetString(Sysfs.ReadAllBytes(dir + name, max));
+            return System.Text.Encoding.Latin1.GetString(GuestFiles.ReadAllBytes(dir + name, max));
         }
         catch (FileNotFoundException) { return null; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"open sysfs file \"{name}\": {Sysfs.ErrnoText(ex)}");
+            throw new CommandException($"open sysfs file \"{name}\": {GuestFiles.ErrnoText(ex)}");
         }
     }
 
@@ -153,12 +153,12 @@ public sealed partial class HardwareActor : CommandActor
     /// </summary>
     private JsonValue CpuStats()
     {
-        var path = Sysfs.Under(_settings.Paths.Procfs, "/stat");
+        var path = GuestFiles.Under(_settings.Paths.Procfs, "/stat");
         string[] lines;
-        try { lines = Sysfs.ReadLines(path); }
+        try { lines = GuestFiles.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"open(\"{path}\"): {Sysfs.ErrnoText(ex)}");
+            throw new CommandException($"open(\"{path}\"): {GuestFiles.ErrnoText(ex)}");
         }
         var ticks = _kernel.ClockTicksPerSecond;
         var result = new List<JsonValue>();
@@ -197,12 +197,12 @@ public sealed partial class HardwareActor : CommandActor
     /// <summary>getloadavg() reads the first three fields of &lt;procfs&gt;/loadavg.</summary>
     private JsonValue Load()
     {
-        var path = Sysfs.Under(_settings.Paths.Procfs, "/loadavg");
+        var path = GuestFiles.Under(_settings.Paths.Procfs, "/loadavg");
         string text;
-        try { text = System.Text.Encoding.UTF8.GetString(Sysfs.ReadAllBytes(path)); }
+        try { text = System.Text.Encoding.UTF8.GetString(GuestFiles.ReadAllBytes(path)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"cannot query load average: {Sysfs.ErrnoText(ex)}");
+            throw new CommandException($"cannot query load average: {GuestFiles.ErrnoText(ex)}");
         }
         var f = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (f.Length < 3 || !f.Take(3).All(x => double.TryParse(x, CultureInfo.InvariantCulture, out _)))

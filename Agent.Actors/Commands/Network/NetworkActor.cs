@@ -61,7 +61,7 @@ public sealed class NetworkActor : CommandActor
                 ("ip-address", new JsonString(InetAddress.Format(ifa.Address))),
                 ("ip-address-type", new JsonString(ifa.Family == AddressFamily.InterNetwork ? "ipv4" : "ipv6")),
                 ("prefix", new JsonInt(ifa.Prefix))));
-            entry.Statistics ??= Statistics(netDev ??= ReadLines(Sysfs.Under(_settings.Paths.Procfs, "/net/dev")), ifa.Name);
+            entry.Statistics ??= Statistics(netDev ??= ReadLines(GuestFiles.Under(_settings.Paths.Procfs, "/net/dev")), ifa.Name);
         }
         return new JsonArray(entries.Select(e => (JsonValue)JsonObject.Of(
             ("name", new JsonString(e.Name)),
@@ -78,7 +78,7 @@ public sealed class NetworkActor : CommandActor
     private string? HardwareAddress(string name)
     {
         var device = name.Split(':')[0];
-        var text = Sysfs.ReadOrNull(Sysfs.Under(_settings.Paths.Sysfs, $"/class/net/{device}/address"));
+        var text = GuestFiles.ReadOrNull(GuestFiles.Under(_settings.Paths.Sysfs, $"/class/net/{device}/address"));
         if (text is null) return null;
         var octets = text.Trim().Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(o => byte.TryParse(o, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var b) ? b : (byte)0)
@@ -86,7 +86,7 @@ public sealed class NetworkActor : CommandActor
         return string.Join(':', octets.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
     }
 
-    private static string[] ReadLines(string path) => Sysfs.ReadOrNull(path)?.Split('\n') ?? [];
+    private static string[] ReadLines(string path) => GuestFiles.ReadOrNull(path)?.Split('\n') ?? [];
 
     /// <summary>The /proc/net/dev line "name: rx(8 columns) tx(8 columns)"; alias names never match.</summary>
     private static JsonObject? Statistics(string[] netDev, string name)
@@ -115,12 +115,12 @@ public sealed class NetworkActor : CommandActor
         string? error = null;
         foreach (var (file, v6) in new[] { ("/net/route", false), ("/net/ipv6_route", true) })
         {
-            var path = Sysfs.Under(_settings.Paths.Procfs, file);
+            var path = GuestFiles.Under(_settings.Paths.Procfs, file);
             string[] lines;
-            try { lines = Sysfs.ReadLines(path); }
+            try { lines = GuestFiles.ReadLines(path); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                error ??= $"open(\"{path}\"): {Sysfs.ErrnoText(ex)}";
+                error ??= $"open(\"{path}\"): {GuestFiles.ErrnoText(ex)}";
                 continue;
             }
             foreach (var line in v6 ? lines : lines.Skip(1))

@@ -19,20 +19,20 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
 
     /// <summary>&lt;sysfs&gt;/dev/block/M:m, the entry qemu resolves for a mounted device.</summary>
     public string DevBlockPath(DeviceNumber device) =>
-        Platform.Sysfs.Under(Sysfs, $"/dev/block/{device.Major}:{device.Minor}");
+        GuestFiles.Under(Sysfs, $"/dev/block/{device.Major}:{device.Minor}");
 
     /// <summary>The udev properties of a sysfs device: its uevent, then udev's database entry for b&lt;MAJOR&gt;:&lt;MINOR&gt;.</summary>
     public IReadOnlyDictionary<string, string> Properties(string syspath)
     {
         var props = new Dictionary<string, string>();
-        foreach (var line in (Platform.Sysfs.ReadOrNull(Path.Join(syspath, "uevent")) ?? "").Split('\n'))
+        foreach (var line in (GuestFiles.ReadOrNull(Path.Join(syspath, "uevent")) ?? "").Split('\n'))
         {
             var eq = line.IndexOf('=');
             if (eq > 0) props[line[..eq]] = line[(eq + 1)..];
         }
         if (props.TryGetValue("MAJOR", out var major) && props.TryGetValue("MINOR", out var minor))
         {
-            foreach (var line in (Platform.Sysfs.ReadOrNull(Path.Join(udevData, $"b{major}:{minor}")) ?? "").Split('\n'))
+            foreach (var line in (GuestFiles.ReadOrNull(Path.Join(udevData, $"b{major}:{minor}")) ?? "").Split('\n'))
             {
                 if (!line.StartsWith("E:", StringComparison.Ordinal)) continue;
                 var eq = line.IndexOf('=');
@@ -57,7 +57,7 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
     public void CollectAddresses(string devpath, ref string? name, List<DiskAddress> disks)
     {
         string syspath;
-        try { syspath = Platform.Sysfs.RealPath(devpath); }
+        try { syspath = GuestFiles.RealPath(devpath); }
         catch (PlatformException ex) when (ex.Errno == PlatformException.NoSuchFile)
         {
             // HEAD: a device missing from sysfs (containers) is named after the path and has no disks.
@@ -74,8 +74,8 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
         }
         var slaves = Path.Join(syspath, "slaves");
         if (!Directory.Exists(slaves)) return;
-        foreach (var slave in Platform.Sysfs.ListOrNull(slaves) ?? [])
-            if (Platform.Sysfs.IsSymlink(slave)) CollectAddresses(Path.Join(slaves, slave.Name), ref name, disks);
+        foreach (var slave in GuestFiles.ListOrNull(slaves) ?? [])
+            if (GuestFiles.IsSymlink(slave)) CollectAddresses(Path.Join(slaves, slave.Name), ref name, disks);
     }
 
     /// <summary>dm, md, loop and the like live under /devices/virtual/block/ and have no address of their own.</summary>
@@ -210,7 +210,7 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
     private static long[] Hosts(string parent, bool ata)
     {
         var prefix = ata ? "ata" : "host";
-        return (Platform.Sysfs.ListOrNull(parent) ?? [])
+        return (GuestFiles.ListOrNull(parent) ?? [])
             .Where(e => e.Name.StartsWith(prefix, StringComparison.Ordinal))
             .Select(e => LeadingNumber(e.Name, prefix.Length))
             .OfType<long>()

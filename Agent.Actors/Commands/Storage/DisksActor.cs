@@ -33,15 +33,15 @@ public sealed class DisksActor : CommandActor
     /// </summary>
     private JsonValue Disks()
     {
-        var block = Sysfs.Under(_settings.Paths.Sysfs, "/block");
-        var entries = Sysfs.ListOrNull(block)
+        var block = GuestFiles.Under(_settings.Paths.Sysfs, "/block");
+        var entries = GuestFiles.ListOrNull(block)
             ?? throw new CommandException($"Can't open directory \"{Path.Join(_settings.Paths.Sysfs, "block")}\": No such file or directory");
         var result = new List<JsonValue>();
         foreach (var entry in entries)
         {
-            if (!Sysfs.IsSymlink(entry)) continue;
+            if (!GuestFiles.IsSymlink(entry)) continue;
             var diskDir = Path.Join(block, entry.Name);
-            var size = Sysfs.ReadOrNull(Path.Join(diskDir, "size"));
+            var size = GuestFiles.ReadOrNull(Path.Join(diskDir, "size"));
             if (size is null || size == "0\n") continue;
             if (_devices.DevNode(diskDir) is not { } devNode) continue;
 
@@ -49,7 +49,7 @@ public sealed class DisksActor : CommandActor
             DiskAddress? address = null;
             try
             {
-                if (!BlockDevices.IsVirtual(Sysfs.RealPath(diskDir)))
+                if (!BlockDevices.IsVirtual(GuestFiles.RealPath(diskDir)))
                 {
                     var disks = new List<DiskAddress>();
                     string? name = null;
@@ -66,9 +66,9 @@ public sealed class DisksActor : CommandActor
                 ("address", address?.ToJson()),
                 ("alias", props.TryGetValue("DM_NAME", out var alias) && alias.Length > 0 ? new JsonString(alias) : null)));
 
-            foreach (var part in Sysfs.ListOrNull(diskDir) ?? [])
+            foreach (var part in GuestFiles.ListOrNull(diskDir) ?? [])
             {
-                if (part is not DirectoryInfo || Sysfs.IsSymlink(part) || !IsPartitionOf(entry.Name, part.Name)) continue;
+                if (part is not DirectoryInfo || GuestFiles.IsSymlink(part) || !IsPartitionOf(entry.Name, part.Name)) continue;
                 if (_devices.DevNode(Path.Join(diskDir, part.Name)) is not { } partNode) continue;
                 result.Insert(0, JsonObject.Of(
                     ("name", new JsonString(partNode)),
@@ -83,7 +83,7 @@ public sealed class DisksActor : CommandActor
     private JsonArray? Dependencies(string diskDir)
     {
         var slaves = Path.Join(diskDir, "slaves");
-        if (Sysfs.ListOrNull(slaves) is not { } entries) return null;
+        if (GuestFiles.ListOrNull(slaves) is not { } entries) return null;
         var deps = new List<JsonValue>();
         foreach (var e in entries)
             if (_devices.DevNode(Path.Join(slaves, e.Name)) is { } node) deps.Insert(0, new JsonString(node));
@@ -117,12 +117,12 @@ public sealed class DisksActor : CommandActor
     /// </summary>
     private JsonValue DiskStats()
     {
-        var path = Sysfs.Under(_settings.Paths.Procfs, "/diskstats");
+        var path = GuestFiles.Under(_settings.Paths.Procfs, "/diskstats");
         string[] lines;
-        try { lines = Sysfs.ReadLines(path); }
+        try { lines = GuestFiles.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"open(\"{path}\"): {Sysfs.ErrnoText(ex)}");
+            throw new CommandException($"open(\"{path}\"): {GuestFiles.ErrnoText(ex)}");
         }
         var result = new List<JsonValue>();
         foreach (var line in lines)

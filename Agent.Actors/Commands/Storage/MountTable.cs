@@ -15,9 +15,9 @@ public static class MountTable
 {
     public static IReadOnlyList<Mount> Read(string procfs, IFilesystemStats stats)
     {
-        var mountinfo = Sysfs.Under(procfs, "/self/mountinfo");
+        var mountinfo = GuestFiles.Under(procfs, "/self/mountinfo");
         byte[] data;
-        try { data = Sysfs.ReadAllBytes(mountinfo); }
+        try { data = GuestFiles.ReadAllBytes(mountinfo); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return FromMounts(procfs, stats); }
 
         var mounts = new List<Mount>();
@@ -43,9 +43,9 @@ public static class MountTable
 
     private static IReadOnlyList<Mount> FromMounts(string procfs, IFilesystemStats stats)
     {
-        var path = Sysfs.Under(procfs, "/self/mounts");
+        var path = GuestFiles.Under(procfs, "/self/mounts");
         byte[] data;
-        try { data = Sysfs.ReadAllBytes(path); }
+        try { data = GuestFiles.ReadAllBytes(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"failed to open mtab file: '{path}'");

@@ -61,7 +61,7 @@ public sealed class UsersActor : CommandActor
         try { contents = File.ReadAllText(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"failed to read '{path}': Failed to open file \u201c{path}\u201d: {Sysfs.ErrnoText(ex)}");
+            throw new CommandException($"failed to read '{path}': Failed to open file \u201c{path}\u201d: {GuestFiles.ErrnoText(ex)}");
         }
         var keys = contents.Split('\n')
             .Select(l => l.Trim(' ', '\t', '\n', '\r', '\f', '\v'))

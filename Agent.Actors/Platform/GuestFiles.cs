@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace Agent.Actors.Platform;
 
-/// <summary>Path helpers for reading pseudo filesystems laid out under a configured root.</summary>
-public static unsafe class Sysfs
+/// <summary>Reading the guest's pseudo filesystems (sysfs, procfs) and config files under a configured root.</summary>
+public static unsafe class GuestFiles
 {
     /// <summary>realpath(3): every symlink resolved; throws <see cref="PlatformException"/> with the errno text.</summary>
     public static string RealPath(string path)
