@@ -18,6 +18,7 @@ public static class CommandCatalog
     public static IReadOnlyList<CommandFamily> Families { get; } =
     [
         Info.InfoActor.Family,
+        Power.PowerActor.Family,
         Identity.IdentityActor.Family,
         Users.UsersActor.Family,
         Network.NetworkActor.Family,

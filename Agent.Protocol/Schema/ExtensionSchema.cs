@@ -1,0 +1,18 @@
+namespace Agent.Protocol.Schema;
+
+/// <summary>
+/// Commands ActorAgent adds beyond qemu-ga, named by QAPI's downstream-extension rule
+/// (<c>__RFQDN_name</c>) so they can never clash with a future upstream command.
+/// </summary>
+public static class ExtensionSchema
+{
+    /// <summary>
+    /// For each suspend mode: whether it is supported, by which method, and why not — so a management
+    /// layer can grey out a button instead of failing late. Probes only; never suspends.
+    /// </summary>
+    public static readonly CommandSchema PowerCapabilities = new("__org.actoragent_get-power-capabilities", []);
+
+    public static IReadOnlyList<CommandSchema> Commands { get; } = [PowerCapabilities];
+
+    public static CommandSchema? Find(string name) => Commands.FirstOrDefault(c => c.Name == name);
+}
