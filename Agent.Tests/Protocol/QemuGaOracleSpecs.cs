@@ -26,6 +26,7 @@ public sealed class QemuGaOracleSpecs(QemuGaOracle oracle) : IClassFixture<QemuG
         { "ping", "{\"execute\":\"guest-ping\"}\n{'execute':'guest-ping','id':'single'}" },
         { "ping-unexpected", "{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":42}}{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":1,\"bar\":2}}" },
         { "unexpected-ghash-order", "{\"execute\":\"guest-ping\",\"arguments\":{\"zz\":1,\"yy\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6}}{\"execute\":\"guest-sync\",\"arguments\":{\"id\":1,\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,\"j\":9,\"k\":1,\"l\":1,\"m\":1,\"n\":1}}" },
+        { "non-ascii-keys", "{\"execute\":\"guest-ping\",\"arguments\":{\"\xc3\xa9\":1,\"a\":1,\"\xc3\xbc\":1,\"\xe2\x82\xac\":1}}{\"\xc3\xa9\":1,\"\xe2\x82\xac\":2,\"execute\":\"guest-ping\"}{\"execute\":\"guest-ping\",\"id\":{\"\xc3\xa9\":1,\"\\u0000\":2,\"\xf0\x9f\x98\x80\":3,\"z\":4}}" },
         { "info-with-args", "{\"execute\":\"guest-info\",\"arguments\":{\"x\":null},\"id\":[1,{\"b\":2,\"a\":1}]}" },
         { "read-only-arg-errors", "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":\"x\"}}{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":\"x\"}}{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":99999,\"offset\":0,\"whence\":true}}{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":99999,\"offset\":0,\"whence\":\"x\"}}{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":1,\"count\":null}}" },
         { "unknown-command", "{\"execute\":\"guest-nope\",\"id\":\"q\"}{\"execute\":\"\"}" },
@@ -143,8 +144,11 @@ public abstract class SocketAgentFixture(string binary) : IAsyncLifetime
         };
         foreach (var arg in new[] { "-m", "unix-listen", "-p", path, "-t", _dir }) start.ArgumentList.Add(arg);
         _agent = Process.Start(start)!;
+        // Drain its console output so a chatty agent never blocks on a full pipe.
         _agent.ErrorDataReceived += (_, _) => { };
+        _agent.OutputDataReceived += (_, _) => { };
         _agent.BeginErrorReadLine();
+        _agent.BeginOutputReadLine();
         for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await _socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
