@@ -126,20 +126,24 @@ public static class Program
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
                 "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config);
+        // SIGTERM/SIGINT stop the agent through CoordinatedShutdown with exit status 0, as qemu-ga's do.
+        // Registered before the system starts: a signal that arrives while it starts is kept, not lost to
+        // the runtime's default (exit 143).
+        var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Stop(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            stopRequested.TrySetResult();
+        }
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
         var exitCode = 0;
         try
         {
             using var system = ActorSystem.Create("agent", akka);
             system.ActorOf(AgentSupervisor.Props(settings), "agent");
             Log.Debug("Guest agent version {Version} started", Agent.Actors.Commands.Info.InfoActor.Version);
-            // SIGTERM/SIGINT stop the agent through CoordinatedShutdown with exit status 0, as qemu-ga's do.
-            void Stop(PosixSignalContext signal)
-            {
-                signal.Cancel = true;
-                CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance);
-            }
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            _ = stopRequested.Task.ContinueWith(_ => CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance));
             // The agent also stops itself when its channel cannot be served.
             system.WhenTerminated.Wait();
             exitCode = CoordinatedShutdown.Get(system).ShutdownReason is AgentSupervisor.ExitReason r ? r.ExitCode : 0;
