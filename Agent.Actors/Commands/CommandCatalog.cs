@@ -18,5 +18,6 @@ public static class CommandCatalog
     public static IReadOnlyList<CommandFamily> Families { get; } =
     [
         Info.InfoActor.Family,
+        Files.FileHandlesActor.Family,
     ];
 }
