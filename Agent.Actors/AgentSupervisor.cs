@@ -1,0 +1,35 @@
+using Agent.Actors.Channel;
+using Agent.Actors.Commands;
+using Agent.Actors.Dispatch;
+using Agent.Actors.Settings;
+using Agent.Protocol.Schema;
+using Akka.Actor;
+
+namespace Agent.Actors;
+
+/// <summary>
+/// /user/agent: the root of the agent's tree. Starts the dispatcher (with the command families) and
+/// the channel; restarts a failed channel without touching the dispatcher's state.
+/// </summary>
+public sealed class AgentSupervisor : ReceiveActor
+{
+    /// <summary>Why the agent stops itself, and the process exit status that goes with it.</summary>
+    public sealed class ExitReason(int exitCode, string description) : CoordinatedShutdown.Reason
+    {
+        public override int ExitCode { get; } = exitCode;
+        public override string ToString() => description;
+    }
+
+    public AgentSupervisor(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families)
+    {
+        var context = new CommandContext(settings, ActorRefs.Nobody);
+        var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Commands), "dispatcher");
+        Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
+    }
+
+    public static Props Props(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families) =>
+        Akka.Actor.Props.Create(() => new AgentSupervisor(settings, openTransport, families));
+
+    public static Props Props(AgentSettings settings) =>
+        Props(settings, Transports.Factory(settings.Channel), CommandCatalog.Families);
+}

@@ -1,0 +1,20 @@
+using Akka.Actor;
+
+namespace Agent.Actors.Channel;
+
+/// <summary>
+/// A byte pipe to the host: virtio-serial, isa-serial, a unix or vsock listener, or memory in tests.
+/// It reports what happens as <see cref="ChannelActor"/> messages (ClientConnected, BytesReceived,
+/// ClientDisconnected, TransportFailed) told to the owner; reads never block an actor thread.
+/// </summary>
+public interface ITransport : IDisposable
+{
+    /// <summary>Opens the channel and starts reporting to <paramref name="owner"/>. Throws if it cannot open.</summary>
+    void Start(IActorRef owner);
+
+    /// <summary>Writes all of <paramref name="data"/> to connection <paramref name="conn"/>.</summary>
+    Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel);
+
+    /// <summary>Stops or resumes reading: the channel's backpressure when replies pile up.</summary>
+    void SetReading(bool enabled);
+}
