@@ -2,7 +2,10 @@ using System.Runtime.InteropServices;
 
 namespace Agent.Actors.Platform;
 
-/// <summary>Raw file-descriptor I/O for guest-file-*: stdio semantics are rebuilt on top (see StdioFile).</summary>
+/// <summary>
+/// Raw file-descriptor I/O for guest-file-* and qga.state; stdio semantics are rebuilt on top (see
+/// StdioFile). read, write, close and StrError are shared with the channel (Native.Channel.cs).
+/// </summary>
 internal static partial class Native
 {
     /// <summary>Linux open(2)/lseek(2) constants and the errno values the file code branches on.</summary>
@@ -28,14 +31,9 @@ internal static partial class Native
         public const int ESPIPE = 29;
     }
 
+    /// <summary>open(2) with the mode argument that O_CREAT needs.</summary>
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, uint mode);
-
-    [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
-    internal static unsafe partial nint Read(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
-    internal static unsafe partial nint Write(int fd, byte* buffer, nint count);
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     internal static partial long LSeek(int fd, long offset, int whence);
@@ -45,10 +43,4 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     internal static partial int FSync(int fd);
-
-    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
-    internal static partial int Close(int fd);
-
-    /// <summary>The text glibc's strerror gives for <paramref name="errno"/> (the runtime calls strerror_r).</summary>
-    internal static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
