@@ -5,9 +5,48 @@ public static class LenientBase64
 {
     public const string InvalidCharacters = "Base64 data contains invalid characters";
 
-    /// <summary>Only A–Z a–z 0–9 + / = and \n are allowed; padding may be missing. Null on invalid input.</summary>
-    public static byte[]? Decode(string text) => throw new NotImplementedException();
+    /// <summary>
+    /// Only A–Z a–z 0–9 + / = and \n are allowed; padding may be missing. Null on invalid input.
+    /// Decodes like glib's g_base64_decode: '\n' is skipped, '=' counts as a zero sextet that
+    /// suppresses output bytes of its group, and an incomplete final group is dropped.
+    /// </summary>
+    public static byte[]? Decode(string text)
+    {
+        foreach (char c in text)
+            if (Rank(c) < 0 && c != '\n') return null;
+
+        var output = new byte[text.Length / 4 * 3 + 3];
+        int length = 0, count = 0;
+        uint v = 0;
+        char last0 = '\0', last1 = '\0';
+        foreach (char c in text)
+        {
+            int rank = Rank(c);
+            if (rank < 0) continue;
+            last1 = last0;
+            last0 = c;
+            v = (v << 6) | (uint)rank;
+            if (++count < 4) continue;
+            output[length++] = (byte)(v >> 16);
+            if (last1 != '=') output[length++] = (byte)(v >> 8);
+            if (last0 != '=') output[length++] = (byte)v;
+            count = 0;
+        }
+        Array.Resize(ref output, length);
+        return output;
+    }
 
     /// <summary>Standard base64 with padding, no line breaks.</summary>
     public static string Encode(ReadOnlySpan<byte> data) => Convert.ToBase64String(data);
+
+    private static int Rank(char c) => c switch
+    {
+        >= 'A' and <= 'Z' => c - 'A',
+        >= 'a' and <= 'z' => c - 'a' + 26,
+        >= '0' and <= '9' => c - '0' + 52,
+        '+' => 62,
+        '/' => 63,
+        '=' => 0,
+        _ => -1,
+    };
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Agent.Protocol.Json;
 
 namespace Agent.Protocol.Envelope;
@@ -6,11 +7,27 @@ namespace Agent.Protocol.Envelope;
 public static class Replies
 {
     /// <summary>{"return": value, "id": id?}</summary>
-    public static JsonObject Return(JsonValue value, JsonValue? id) => throw new NotImplementedException();
+    public static JsonObject Return(JsonValue value, JsonValue? id) =>
+        JsonObject.Of(("return", value), ("id", id));
 
     /// <summary>{"error": {"class": .., "desc": ..}, "id": id?}</summary>
-    public static JsonObject Error(QmpError error, JsonValue? id) => throw new NotImplementedException();
+    public static JsonObject Error(QmpError error, JsonValue? id) =>
+        JsonObject.Of(
+            ("error", JsonObject.Of(("class", new JsonString(error.Class)), ("desc", new JsonString(error.Desc)))),
+            ("id", id));
 
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
-    public static byte[] Line(JsonObject reply, bool delimited = false) => throw new NotImplementedException();
+    public static byte[] Line(JsonObject reply, bool delimited = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        if (delimited)
+        {
+            buffer.GetSpan(1)[0] = 0xFF;
+            buffer.Advance(1);
+        }
+        JsonWriter.Write(reply, buffer);
+        buffer.GetSpan(1)[0] = (byte)'\n';
+        buffer.Advance(1);
+        return buffer.WrittenSpan.ToArray();
+    }
 }

@@ -16,6 +16,39 @@ public static class RequestEnvelope
     /// Steps 1–3 of spec §2.1 in qemu's order with its exact texts: not an object; per member
     /// ('execute' must be a string, 'arguments' an object, 'id' anything, others unexpected —
     /// exec-oob included); then a missing 'execute'. Missing 'arguments' becomes {}.
+    /// Members are checked in qemu's QDict order, so with several bad members the same one is reported.
     /// </summary>
-    public static EnvelopeResult Validate(JsonValue value) => throw new NotImplementedException();
+    public static EnvelopeResult Validate(JsonValue value)
+    {
+        if (value is not JsonObject request)
+            return new EnvelopeRejected(QmpError.Generic("QMP input must be a JSON object"), null);
+
+        var id = request["id"];
+        string? command = null;
+        foreach (var (name, member) in QDictOrder.Ordered(request))
+        {
+            switch (name)
+            {
+                case "execute":
+                    if (member is not JsonString s)
+                        return Reject("QMP input member 'execute' must be a string", id);
+                    command = s.Value;
+                    break;
+                case "arguments":
+                    if (member is not JsonObject)
+                        return Reject("QMP input member 'arguments' must be an object", id);
+                    break;
+                case "id":
+                    break;
+                default:
+                    return Reject($"QMP input member '{name}' is unexpected", id);
+            }
+        }
+        if (command is null) return Reject("QMP input lacks member 'execute'", id);
+
+        var arguments = request["arguments"] as JsonObject ?? JsonObject.Empty;
+        return new EnvelopeOk(new Request(command, arguments, id));
+    }
+
+    private static EnvelopeRejected Reject(string desc, JsonValue? id) => new(QmpError.Generic(desc), id);
 }

@@ -24,9 +24,213 @@ public sealed class JsonStreamer
     public const long MaxTokenCount = 2L << 20;
     public const int MaxNesting = 1024;
 
+    // Buffers above this size are released after a message so one huge message does not pin memory.
+    private const int RetainedCapacity = 64 * 1024;
+
+    private enum State : byte
+    {
+        Start, Recovery, DqString, DqEscape, SqString, SqEscape,
+        Zero, Sign, Digits, Mantissa, MantissaDigits, ExpE, ExpSign, ExpDigits, Keyword,
+    }
+
+    // What a byte does in a state: go to a state, finish a token, or fail.
+    private const int ToError = 100;
+    private const int ToToken = 200; // + TokenType
+
+    private State _state = State.Start;
+    private byte[] _token = new byte[256];
+    private int _tokenLength;
+
+    private byte[] _queue = new byte[1024];
+    private int _queueLength;
+    private readonly List<JsonToken> _tokens = [];
+    private int _braces;
+    private int _brackets;
+
     /// <summary>Feeds bytes; appends every completed item to <paramref name="output"/>.</summary>
-    public void Feed(ReadOnlySpan<byte> data, List<StreamItem> output) => throw new NotImplementedException();
+    public void Feed(ReadOnlySpan<byte> data, List<StreamItem> output)
+    {
+        foreach (byte c in data) FeedByte(c, output);
+    }
 
     /// <summary>Bytes currently buffered for an incomplete message (for memory bounds in tests).</summary>
-    public long PendingBytes => throw new NotImplementedException();
+    public long PendingBytes => _queueLength + _tokenLength;
+
+    private void FeedByte(byte c, List<StreamItem> output)
+    {
+        while (true)
+        {
+            int next = Next(_state, c, out bool lookahead);
+            if (!lookahead) AppendToToken(c);
+
+            if (next >= ToToken)
+            {
+                ProcessToken((TokenType)(next - ToToken), output);
+                _tokenLength = 0;
+                _state = State.Start;
+            }
+            else if (next == ToError)
+            {
+                Emit(new StreamError("JSON parse error, stray '" + ModifiedUtf8.ToDisplayString(_token.AsSpan(0, _tokenLength)) + "'"), output);
+                _tokenLength = 0;
+                _state = State.Recovery;
+            }
+            else
+            {
+                var s = (State)next;
+                if (s is State.Start or State.Recovery) _tokenLength = 0;
+                _state = s;
+            }
+            if (!lookahead) break;
+        }
+
+        // A single token is capped too; the oversized piece goes to the streamer, which rejects it.
+        if (_tokenLength > MaxTokenBytes)
+        {
+            ProcessToken(TokenType.Partial, output);
+            _tokenLength = 0;
+            _state = State.Start;
+        }
+        if (_tokenLength == 0 && _token.Length > RetainedCapacity) _token = new byte[256];
+    }
+
+    private static int Next(State state, byte c, out bool lookahead)
+    {
+        lookahead = false;
+        switch (state)
+        {
+            case State.Start:
+                switch (c)
+                {
+                    case (byte)'"': return (int)State.DqString;
+                    case (byte)'\'': return (int)State.SqString;
+                    case (byte)'0': return (int)State.Zero;
+                    case >= (byte)'1' and <= (byte)'9': return (int)State.Digits;
+                    case (byte)'-': return (int)State.Sign;
+                    case (byte)'{': return ToToken + (int)TokenType.LCurly;
+                    case (byte)'}': return ToToken + (int)TokenType.RCurly;
+                    case (byte)'[': return ToToken + (int)TokenType.LSquare;
+                    case (byte)']': return ToToken + (int)TokenType.RSquare;
+                    case (byte)',': return ToToken + (int)TokenType.Comma;
+                    case (byte)':': return ToToken + (int)TokenType.Colon;
+                    case >= (byte)'a' and <= (byte)'z': return (int)State.Keyword;
+                    case (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n': return (int)State.Start;
+                    default: return ToError;
+                }
+            case State.Recovery:
+                // Resynchronise on structural characters, controls other than tab, and 0xFE/0xFF.
+                if ((c < 0x20 && c != (byte)'\t') || c >= 0xFE ||
+                    c is (byte)'[' or (byte)']' or (byte)'{' or (byte)'}' or (byte)':' or (byte)',')
+                {
+                    lookahead = true;
+                    return (int)State.Start;
+                }
+                return (int)State.Recovery;
+            case State.DqString:
+            case State.SqString:
+                if (c < 0x20 || c > 0xFD) return ToError;
+                if (c == (byte)'\\') return (int)(state == State.DqString ? State.DqEscape : State.SqEscape);
+                if (c == (state == State.DqString ? (byte)'"' : (byte)'\'')) return ToToken + (int)TokenType.String;
+                return (int)state;
+            case State.DqEscape:
+                return c is >= 0x20 and <= 0xFD ? (int)State.DqString : ToError;
+            case State.SqEscape:
+                return c is >= 0x20 and <= 0xFD ? (int)State.SqString : ToError;
+            case State.Zero:
+                if (c is >= (byte)'0' and <= (byte)'9') return ToError;
+                if (c == (byte)'.') return (int)State.Mantissa;
+                lookahead = true;
+                return ToToken + (int)TokenType.Integer;
+            case State.Sign:
+                if (c == (byte)'0') return (int)State.Zero;
+                return c is >= (byte)'1' and <= (byte)'9' ? (int)State.Digits : ToError;
+            case State.Digits:
+                if (c is >= (byte)'0' and <= (byte)'9') return (int)State.Digits;
+                if (c is (byte)'e' or (byte)'E') return (int)State.ExpE;
+                if (c == (byte)'.') return (int)State.Mantissa;
+                lookahead = true;
+                return ToToken + (int)TokenType.Integer;
+            case State.Mantissa:
+                return c is >= (byte)'0' and <= (byte)'9' ? (int)State.MantissaDigits : ToError;
+            case State.MantissaDigits:
+                if (c is >= (byte)'0' and <= (byte)'9') return (int)State.MantissaDigits;
+                if (c is (byte)'e' or (byte)'E') return (int)State.ExpE;
+                lookahead = true;
+                return ToToken + (int)TokenType.Float;
+            case State.ExpE:
+                if (c is (byte)'-' or (byte)'+') return (int)State.ExpSign;
+                return c is >= (byte)'0' and <= (byte)'9' ? (int)State.ExpDigits : ToError;
+            case State.ExpSign:
+                return c is >= (byte)'0' and <= (byte)'9' ? (int)State.ExpDigits : ToError;
+            case State.ExpDigits:
+                if (c is >= (byte)'0' and <= (byte)'9') return (int)State.ExpDigits;
+                lookahead = true;
+                return ToToken + (int)TokenType.Float;
+            case State.Keyword:
+                if (c is >= (byte)'a' and <= (byte)'z') return (int)State.Keyword;
+                lookahead = true;
+                return ToToken + (int)TokenType.Keyword;
+            default:
+                throw new InvalidOperationException($"lexer state {state}");
+        }
+    }
+
+    private void AppendToToken(byte c)
+    {
+        if (_tokenLength == _token.Length) Array.Resize(ref _token, _token.Length * 2);
+        _token[_tokenLength++] = c;
+    }
+
+    private void ProcessToken(TokenType type, List<StreamItem> output)
+    {
+        switch (type)
+        {
+            case TokenType.LCurly: _braces++; break;
+            case TokenType.RCurly: _braces--; break;
+            case TokenType.LSquare: _brackets++; break;
+            case TokenType.RSquare: _brackets--; break;
+        }
+
+        // Limits per message, checked before the token is queued (the offending token is dropped).
+        if ((long)_queueLength + _tokenLength + 1 > MaxTokenBytes)
+        {
+            Emit(new StreamError("JSON token size limit exceeded"), output);
+            return;
+        }
+        if (_tokens.Count + 1 > MaxTokenCount)
+        {
+            Emit(new StreamError("JSON token count limit exceeded"), output);
+            return;
+        }
+        if (_braces + _brackets > MaxNesting)
+        {
+            Emit(new StreamError("JSON nesting depth limit exceeded"), output);
+            return;
+        }
+
+        if (_queueLength + _tokenLength > _queue.Length)
+            Array.Resize(ref _queue, Math.Max(_queue.Length * 2, _queueLength + _tokenLength));
+        _token.AsSpan(0, _tokenLength).CopyTo(_queue.AsSpan(_queueLength));
+        _tokens.Add(new JsonToken(type, _queueLength, _tokenLength));
+        _queueLength += _tokenLength;
+
+        if ((_braces > 0 || _brackets > 0) && _braces >= 0 && _brackets >= 0) return;
+
+        Emit(JsonParser.Parse(_tokens, _queue), output);
+    }
+
+    private void Emit(StreamItem item, List<StreamItem> output)
+    {
+        _braces = 0;
+        _brackets = 0;
+        _tokens.Clear();
+        _queueLength = 0;
+        if (_queue.Length > RetainedCapacity) _queue = new byte[1024];
+        if (_tokens.Capacity > RetainedCapacity) _tokens.Capacity = 16;
+        output.Add(item);
+    }
 }
+
+internal enum TokenType : byte { LCurly, RCurly, LSquare, RSquare, Colon, Comma, Integer, Float, Keyword, String, Partial }
+
+internal readonly record struct JsonToken(TokenType Type, int Start, int Length);

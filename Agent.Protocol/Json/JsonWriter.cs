@@ -1,14 +1,199 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+
 namespace Agent.Protocol.Json;
 
 /// <summary>
 /// Serialises values the way qemu's JSON writer does (spec §1.2): ", " and ": " separators,
 /// short escapes for \b \f \n \r \t, \uXXXX with UPPERCASE hex for other controls and every
 /// code point >= 0x7F (surrogate pairs above the BMP), '/' not escaped, int64/uint64 decimal,
-/// doubles as C "%.17g". Output is pure ASCII on one line.
+/// doubles as C "%.17g". Output is pure ASCII on one line. Object members come out in qemu's
+/// QDict order (<see cref="QDictOrder"/>), so replies are byte-identical to qemu-ga's.
 /// </summary>
 public static class JsonWriter
 {
-    public static void Write(JsonValue value, System.Buffers.IBufferWriter<byte> output) => throw new NotImplementedException();
+    private static ReadOnlySpan<byte> Hex => "0123456789ABCDEF"u8;
 
-    public static string ToJson(JsonValue value) => throw new NotImplementedException();
+    public static void Write(JsonValue value, IBufferWriter<byte> output)
+    {
+        switch (value)
+        {
+            case JsonNull: Put(output, "null"u8); break;
+            case JsonBool b: Put(output, b.Value ? "true"u8 : "false"u8); break;
+            case JsonInt i: WriteNumber(output, i.Value); break;
+            case JsonUInt u: WriteNumber(output, u.Value); break;
+            case JsonDouble d: WriteDouble(output, d.Value); break;
+            case JsonString s: WriteString(output, s.Value); break;
+            case JsonArray a:
+                Put(output, "["u8);
+                for (int k = 0; k < a.Items.Count; k++)
+                {
+                    if (k > 0) Put(output, ", "u8);
+                    Write(a.Items[k], output);
+                }
+                Put(output, "]"u8);
+                break;
+            case JsonObject o:
+                WriteObject(output, o);
+                break;
+            default:
+                throw new ArgumentException($"unknown JSON value {value.GetType().Name}", nameof(value));
+        }
+    }
+
+    public static string ToJson(JsonValue value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(value, buffer);
+        return System.Text.Encoding.ASCII.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteObject(IBufferWriter<byte> output, JsonObject o)
+    {
+        int n = o.Members.Count;
+        Span<int> order = n <= 64 ? stackalloc int[n] : new int[n];
+        QDictOrder.Order(o.Members, order);
+        Put(output, "{"u8);
+        for (int k = 0; k < n; k++)
+        {
+            if (k > 0) Put(output, ", "u8);
+            var m = o.Members[order[k]];
+            WriteString(output, m.Key);
+            Put(output, ": "u8);
+            Write(m.Value, output);
+        }
+        Put(output, "}"u8);
+    }
+
+    private static void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        bytes.CopyTo(output.GetSpan(bytes.Length));
+        output.Advance(bytes.Length);
+    }
+
+    private static void WriteNumber(IBufferWriter<byte> output, long value)
+    {
+        var span = output.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out int written);
+        output.Advance(written);
+    }
+
+    private static void WriteNumber(IBufferWriter<byte> output, ulong value)
+    {
+        var span = output.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out int written);
+        output.Advance(written);
+    }
+
+    private static void WriteDouble(IBufferWriter<byte> output, double value) =>
+        Put(output, System.Text.Encoding.ASCII.GetBytes(FormatG17(value)));
+
+    /// <summary>C's printf("%.17g") for a double (glibc spelling of inf and nan).</summary>
+    public static string FormatG17(double d)
+    {
+        if (double.IsNaN(d)) return double.IsNegative(d) ? "-nan" : "nan";
+        if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
+        if (d == 0) return double.IsNegative(d) ? "-0" : "0";
+
+        // "E16" gives the 17 significant digits, correctly rounded: d.dddddddddddddddde+XXX
+        string e = d.ToString("E16", CultureInfo.InvariantCulture);
+        bool negative = e[0] == '-';
+        int start = negative ? 1 : 0;
+        int ePos = e.IndexOf('E');
+        string digits = e[start].ToString() + e.Substring(start + 2, ePos - start - 2);
+        int exponent = int.Parse(e.AsSpan(ePos + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+
+        var sb = new StringBuilder(32);
+        if (negative) sb.Append('-');
+        if (exponent < -4 || exponent >= 17)
+        {
+            string mantissa = digits.TrimEnd('0');
+            sb.Append(mantissa[0]);
+            if (mantissa.Length > 1) sb.Append('.').Append(mantissa, 1, mantissa.Length - 1);
+            sb.Append('e').Append(exponent < 0 ? '-' : '+');
+            sb.Append(Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture));
+        }
+        else if (exponent >= 0)
+        {
+            string intPart = digits[..(exponent + 1)];
+            string frac = digits[(exponent + 1)..].TrimEnd('0');
+            sb.Append(intPart);
+            if (frac.Length > 0) sb.Append('.').Append(frac);
+        }
+        else
+        {
+            string frac = (new string('0', -exponent - 1) + digits).TrimEnd('0');
+            sb.Append("0.").Append(frac);
+        }
+        return sb.ToString();
+    }
+
+    private static void WriteString(IBufferWriter<byte> output, string s)
+    {
+        var span = output.GetSpan(s.Length + 2);
+        int pos = 0;
+        span[pos++] = (byte)'"';
+        for (int i = 0; i < s.Length; i++)
+        {
+            // Worst case per char: a surrogate pair written as two \uXXXX escapes.
+            if (span.Length - pos < 14)
+            {
+                output.Advance(pos);
+                span = output.GetSpan(Math.Max(64, s.Length - i + 14));
+                pos = 0;
+            }
+            int cp = s[i];
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1]))
+                cp = char.ConvertToUtf32(s[i], s[++i]);
+            else if (char.IsSurrogate(s[i]) || ModifiedUtf8.IsNonCharacter(cp))
+                cp = 0xFFFD; // qemu's writer replaces what mod-UTF-8 decoding rejects
+
+            switch (cp)
+            {
+                case '"': span[pos++] = (byte)'\\'; span[pos++] = (byte)'"'; break;
+                case '\\': span[pos++] = (byte)'\\'; span[pos++] = (byte)'\\'; break;
+                case '\b': span[pos++] = (byte)'\\'; span[pos++] = (byte)'b'; break;
+                case '\f': span[pos++] = (byte)'\\'; span[pos++] = (byte)'f'; break;
+                case '\n': span[pos++] = (byte)'\\'; span[pos++] = (byte)'n'; break;
+                case '\r': span[pos++] = (byte)'\\'; span[pos++] = (byte)'r'; break;
+                case '\t': span[pos++] = (byte)'\\'; span[pos++] = (byte)'t'; break;
+                default:
+                    if (cp > 0xFFFF)
+                    {
+                        pos += Escape(span[pos..], 0xD800 + ((cp - 0x10000) >> 10));
+                        pos += Escape(span[pos..], 0xDC00 + ((cp - 0x10000) & 0x3FF));
+                    }
+                    else if (cp < 0x20 || cp >= 0x7F)
+                    {
+                        pos += Escape(span[pos..], cp);
+                    }
+                    else
+                    {
+                        span[pos++] = (byte)cp;
+                    }
+                    break;
+            }
+        }
+        if (span.Length - pos < 1)
+        {
+            output.Advance(pos);
+            span = output.GetSpan(1);
+            pos = 0;
+        }
+        span[pos++] = (byte)'"';
+        output.Advance(pos);
+    }
+
+    private static int Escape(Span<byte> dst, int cp)
+    {
+        dst[0] = (byte)'\\';
+        dst[1] = (byte)'u';
+        dst[2] = Hex[(cp >> 12) & 0xF];
+        dst[3] = Hex[(cp >> 8) & 0xF];
+        dst[4] = Hex[(cp >> 4) & 0xF];
+        dst[5] = Hex[cp & 0xF];
+        return 6;
+    }
 }
