@@ -1,3 +1,5 @@
+using Agent.Actors.Commands.Power;
+using Agent.Actors.Processes;
 using Akka.Configuration;
 
 namespace Agent.Actors.Settings;
@@ -12,6 +14,8 @@ public sealed record AgentSettings(
     RpcSettings Rpc,
     PathSettings Paths,
     HelperSettings Helpers,
+    ProcessSettings Processes,
+    PowerSettings Power,
     string StateDir,
     string PidFile,
     string LogFile,
@@ -35,6 +39,8 @@ public sealed record AgentSettings(
             RpcSettings.Create(c.GetConfig("rpc")),
             PathSettings.Create(c.GetConfig("paths")),
             HelperSettings.Create(c.GetConfig("helpers")),
+            ProcessSettings.Create(c.GetConfig("processes")),
+            PowerSettings.Create(c),
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),

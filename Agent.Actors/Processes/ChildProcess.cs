@@ -1,0 +1,132 @@
+using Agent.Actors.Platform;
+using Akka.Actor;
+using Akka.Event;
+
+namespace Agent.Actors.Processes;
+
+/// <summary>The child is running.</summary>
+public sealed record ChildStarted(int Pid);
+
+/// <summary>posix_spawn failed (ENOENT for a missing program); no child exists.</summary>
+public sealed record ChildSpawnFailed(string CommandLine, int Errno, string Message);
+
+/// <summary>
+/// The child ended and every captured pipe reached EOF. Exactly one of ExitCode or Signal is set;
+/// TimedOut means the agent killed it (Signal is then SIGKILL).
+/// </summary>
+public sealed record ChildCompleted(
+    int Pid,
+    int? ExitCode,
+    int? Signal,
+    bool CoreDumped,
+    bool TimedOut,
+    byte[] Stdout,
+    bool StdoutTruncated,
+    byte[] Stderr,
+    bool StderrTruncated);
+
+/// <summary>The child's exit could not be collected (the reaper got ECHILD).</summary>
+public sealed record ChildLost(int Pid, string Reason);
+
+/// <summary>
+/// Owns exactly one child process: spawns it in PreStart, feeds and drains its pipes, kills its
+/// process group on timeout, and reports to its owner (the parent unless given). When the actor
+/// stops for any reason before the child ended, the group is killed; the reaper still holds the pid
+/// and collects it, so no zombie remains. Never restart it (that would run the command again):
+/// supervisors of process owners use Stop.
+/// </summary>
+public sealed class ChildProcess : ReceiveActor, IWithTimers
+{
+    private sealed class TimeoutElapsed
+    {
+        public static readonly TimeoutElapsed Instance = new();
+    }
+
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly SpawnSpec _spec;
+    private readonly IActorRef _reaper;
+    private readonly IActorRef _owner;
+    private int _pid = -1;
+    private PipePump? _pump;
+    private ChildExited? _exit;
+    private PipePump.Drained? _output;
+    private bool _timedOut;
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public ChildProcess(SpawnSpec spec, IActorRef reaper, IActorRef? owner)
+    {
+        _spec = spec;
+        _reaper = reaper;
+        _owner = owner ?? Context.Parent;
+        Receive<ChildExited>(e => { _exit = e; CompleteIfDone(); });
+        Receive<PipePump.Drained>(d => { _output = d; CompleteIfDone(); });
+        Receive<TimeoutElapsed>(_ => OnTimeout());
+        Receive<ChildReapFailed>(f =>
+        {
+            _exit = null;
+            _pid = -1; // gone: never signal a pid we no longer own
+            _owner.Tell(new ChildLost(f.Pid, f.Reason));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(SpawnSpec spec, IActorRef reaper, IActorRef? owner = null) =>
+        Akka.Actor.Props.Create(() => new ChildProcess(spec, reaper, owner));
+
+    protected override void PreStart()
+    {
+        var errno = Spawner.TrySpawn(_spec, out var child);
+        if (errno != 0)
+        {
+            _owner.Tell(new ChildSpawnFailed(_spec.CommandLine, errno, Native.StrError(errno)));
+            Context.Stop(Self);
+            return;
+        }
+        _pid = child!.Pid;
+        _owner.Tell(new ChildStarted(_pid));
+        _reaper.Tell(new Watch(_pid, Self));
+        var self = Self;
+        _pump = PipePump.Start(child, _spec.Input, _spec.OutputLimit, drained => self.Tell(drained));
+        if (_pump is null) _output = new PipePump.Drained([], false, [], false);
+        if (_spec.Timeout is { } timeout) Timers.StartSingleTimer("timeout", TimeoutElapsed.Instance, timeout);
+    }
+
+    protected override void PostStop()
+    {
+        _pump?.Cancel();
+        if (_pid > 0 && (_exit is null || _output is null))
+        {
+            // Stopped before the child and its pipes were done (owner gone, agent stopping): take the
+            // whole group down, grandchildren holding a pipe included; the reaper keeps collecting the pid.
+            KillGroup();
+        }
+    }
+
+    private void OnTimeout()
+    {
+        if (_exit is not null && _output is not null) return;
+        _log.Warning("{0} (pid {1}) timed out after {2}; killing its process group", _spec.CommandLine, _pid, _spec.Timeout);
+        _timedOut = true;
+        KillGroup();
+    }
+
+    /// <summary>
+    /// The child leads its own group, so -pid reaches grandchildren too. After the leader exits the
+    /// group id stays reserved while members live, so this never hits an unrelated process.
+    /// </summary>
+    private void KillGroup()
+    {
+        if (Native.kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
+            Native.kill(_pid, Native.SIGKILL);
+    }
+
+    private void CompleteIfDone()
+    {
+        if (_exit is null || _output is null) return;
+        Timers.Cancel("timeout");
+        _owner.Tell(new ChildCompleted(_exit.Pid, _exit.ExitCode, _exit.Signal, _exit.CoreDumped, _timedOut,
+            _output.Stdout, _output.StdoutTruncated, _output.Stderr, _output.StderrTruncated));
+        Context.Stop(Self);
+    }
+}

@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+using Agent.Actors.Platform;
+
+namespace Agent.Actors.Processes;
+
+/// <summary>
+/// Feeds a child's stdin and drains its captured stdout/stderr on one dedicated thread with poll(),
+/// so no blocking pipe read is ever parked on the ThreadPool that Akka's dispatcher shares.
+/// The thread owns the pipe fds and closes them; <see cref="Cancel"/> wakes it through a self-pipe.
+/// </summary>
+internal sealed class PipePump
+{
+    /// <summary>Everything the child wrote, up to the limit per stream.</summary>
+    public sealed record Drained(byte[] Stdout, bool StdoutTruncated, byte[] Stderr, bool StderrTruncated);
+
+    private const int ChunkSize = 64 * 1024;
+    private const int PipeBuf = 4096;
+
+    private readonly int _wakeRead;
+    private int _wakeWrite;
+    private int _stdin;
+    private readonly byte[]? _input;
+    private int _inputOffset;
+    private readonly Capture? _stdout;
+    private readonly Capture? _stderr;
+    private readonly Action<Drained> _onDrained;
+
+    private PipePump(int wakeRead, int wakeWrite, Spawner.Spawned child, byte[]? input, int limit, Action<Drained> onDrained)
+    {
+        _wakeRead = wakeRead;
+        _wakeWrite = wakeWrite;
+        _stdin = child.StdinFd;
+        _input = input;
+        _stdout = child.StdoutFd >= 0 ? new Capture(child.StdoutFd, limit) : null;
+        _stderr = child.StderrFd >= 0 ? new Capture(child.StderrFd, limit) : null;
+        _onDrained = onDrained;
+    }
+
+    /// <summary>Starts pumping, or returns null when the child has no pipes (nothing to wait for).</summary>
+    public static unsafe PipePump? Start(Spawner.Spawned child, byte[]? input, int limit, Action<Drained> onDrained)
+    {
+        if (child.StdinFd < 0 && child.StdoutFd < 0 && child.StderrFd < 0) return null;
+        var wake = stackalloc int[2];
+        if (Native.pipe2(wake, Native.O_CLOEXEC) != 0)
+            throw new IOException($"cannot create pipe FDs: {Native.StrError(Marshal.GetLastPInvokeError())}");
+        var pump = new PipePump(wake[0], wake[1], child, input, limit, onDrained);
+        new Thread(pump.Run, 256 * 1024) { IsBackground = true, Name = $"child-io-{child.Pid}" }.Start();
+        return pump;
+    }
+
+    /// <summary>Stops the thread without a report; it closes the pipes. Call once, from the owner.</summary>
+    public void Cancel()
+    {
+        var fd = Interlocked.Exchange(ref _wakeWrite, -1);
+        if (fd >= 0) Native.close(fd);
+    }
+
+    private unsafe void Run()
+    {
+        var cancelled = false;
+        try
+        {
+            if (_stdin >= 0 && (_input is null || _input.Length == 0)) CloseStdin();
+            var fds = stackalloc Native.PollFd[4];
+            var buffer = new byte[ChunkSize];
+            while (_stdin >= 0 || _stdout is { Open: true } || _stderr is { Open: true })
+            {
+                var n = 0;
+                fds[n++] = new Native.PollFd { Fd = _wakeRead, Events = Native.POLLIN };
+                int stdinAt = -1, stdoutAt = -1, stderrAt = -1;
+                if (_stdin >= 0) { stdinAt = n; fds[n++] = new Native.PollFd { Fd = _stdin, Events = Native.POLLOUT }; }
+                if (_stdout is { Open: true }) { stdoutAt = n; fds[n++] = new Native.PollFd { Fd = _stdout.Fd, Events = Native.POLLIN }; }
+                if (_stderr is { Open: true }) { stderrAt = n; fds[n++] = new Native.PollFd { Fd = _stderr.Fd, Events = Native.POLLIN }; }
+
+                if (Native.poll(fds, (nuint)n, -1) < 0)
+                {
+                    if (Marshal.GetLastPInvokeError() == Native.EINTR) continue;
+                    break;
+                }
+                if (fds[0].Revents != 0) { cancelled = true; return; }
+                if (stdinAt >= 0 && fds[stdinAt].Revents != 0) FeedStdin();
+                if (stdoutAt >= 0 && fds[stdoutAt].Revents != 0) _stdout!.ReadOnce(buffer);
+                if (stderrAt >= 0 && fds[stderrAt].Revents != 0) _stderr!.ReadOnce(buffer);
+            }
+        }
+        finally
+        {
+            CloseStdin();
+            _stdout?.Close();
+            _stderr?.Close();
+            Native.close(_wakeRead);
+            if (!cancelled)
+                _onDrained(new Drained(
+                    _stdout?.Bytes ?? [], _stdout?.Truncated ?? false,
+                    _stderr?.Bytes ?? [], _stderr?.Truncated ?? false));
+        }
+    }
+
+    /// <summary>After POLLOUT a write of at most PIPE_BUF bytes cannot block.</summary>
+    private unsafe void FeedStdin()
+    {
+        var count = Math.Min(PipeBuf, _input!.Length - _inputOffset);
+        nint written;
+        fixed (byte* p = &_input[_inputOffset]) written = Native.write(_stdin, p, count);
+        if (written < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno is Native.EINTR or Native.EAGAIN) return;
+            CloseStdin(); // EPIPE: the child stopped reading; the rest of the input is dropped
+            return;
+        }
+        _inputOffset += (int)written;
+        if (_inputOffset >= _input.Length) CloseStdin();
+    }
+
+    private void CloseStdin()
+    {
+        if (_stdin < 0) return;
+        Native.close(_stdin);
+        _stdin = -1;
+    }
+
+    private sealed class Capture(int fd, int limit)
+    {
+        private readonly MemoryStream _kept = new();
+        public int Fd { get; private set; } = fd;
+        public bool Open => Fd >= 0;
+        public bool Truncated { get; private set; }
+        public byte[] Bytes => _kept.ToArray();
+
+        public unsafe void ReadOnce(byte[] buffer)
+        {
+            nint n;
+            fixed (byte* p = buffer) n = Native.read(Fd, p, buffer.Length);
+            if (n < 0)
+            {
+                if (Marshal.GetLastPInvokeError() is Native.EINTR or Native.EAGAIN) return;
+                Close();
+                return;
+            }
+            if (n == 0) { Close(); return; }
+            var keep = (int)Math.Min(n, limit - _kept.Length);
+            if (keep > 0) _kept.Write(buffer, 0, keep);
+            if (keep < n) Truncated = true;
+        }
+
+        public void Close()
+        {
+            if (Fd < 0) return;
+            Native.close(Fd);
+            Fd = -1;
+        }
+    }
+}
