@@ -9,9 +9,8 @@ namespace Agent.Actors.Platform;
 /// </summary>
 internal static partial class Native
 {
-    public const int EINTR = 4;
+    // EINTR, EAGAIN, O_CLOEXEC, the POLL* bits, PollFd and StrError are shared with Native.Channel.cs.
     public const int ECHILD = 10;
-    public const int EAGAIN = 11;
     public const int ENOENT = 2;
 
     public const int SIGKILL = 9;
@@ -22,13 +21,6 @@ internal static partial class Native
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;
     public const int O_TRUNC = 0x200;
-    public const int O_CLOEXEC = 0x80000;
-
-    public const short POLLIN = 0x1;
-    public const short POLLOUT = 0x4;
-    public const short POLLERR = 0x8;
-    public const short POLLHUP = 0x10;
-    public const short POLLNVAL = 0x20;
 
     // glibc posix_spawn flags (spawn.h).
     public const short POSIX_SPAWN_SETPGROUP = 0x02;
@@ -40,14 +32,6 @@ internal static partial class Native
     public const int SpawnAttrSize = 512;
     public const int FileActionsSize = 128;
     public const int SigSetSize = 128;
-
-    [StructLayout(LayoutKind.Sequential)]
-    public struct PollFd
-    {
-        public int Fd;
-        public short Events;
-        public short Revents;
-    }
 
     [LibraryImport("libc", SetLastError = true)]
     public static unsafe partial int posix_spawn(out int pid, [MarshalAs(UnmanagedType.LPUTF8Str)] string path,
@@ -131,7 +115,4 @@ internal static partial class Native
     public static partial nint signal(int signum, nint handler);
 
     public const nint SIG_DFL = 0;
-
-    /// <summary>strerror text for an errno, as qemu prints it.</summary>
-    public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
