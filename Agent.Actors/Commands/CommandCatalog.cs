@@ -19,5 +19,6 @@ public static class CommandCatalog
     [
         Info.InfoActor.Family,
         Files.FileHandlesActor.Family,
+        Exec.ExecActor.Family,
     ];
 }

@@ -1,6 +1,7 @@
 using Agent.Actors.Commands.Files;
 using Agent.Protocol.Json;
 using Akka.Actor;
+using Agent.Tests.Commands;
 using Xunit.Abstractions;
 
 namespace Agent.Tests.Files;

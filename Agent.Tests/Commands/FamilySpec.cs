@@ -3,7 +3,7 @@ using Agent.Protocol.Json;
 using Akka.Actor;
 using Xunit.Abstractions;
 
-namespace Agent.Tests.Files;
+namespace Agent.Tests.Commands;
 
 /// <summary>
 /// Plays the dispatcher for one command family: sends Execute and awaits the one answer.
