@@ -15,7 +15,7 @@ public static class Program
 {
     public static int Main(string[] args)
     {
-        var argv0 = Environment.GetCommandLineArgs().FirstOrDefault() ?? "qemu-ga";
+        var argv0 = Argv0();
         var cli = CommandLine.Parse(args, out var optionError);
         if (cli is null)
         {
@@ -55,6 +55,21 @@ public static class Program
             return 0;
         }
         return Run(configuration);
+    }
+
+    /// <summary>argv[0] as the caller typed it (qemu-ga prints it in its usage and errors).</summary>
+    private static string Argv0()
+    {
+        try
+        {
+            var cmdline = File.ReadAllBytes("/proc/self/cmdline");
+            var end = Array.IndexOf(cmdline, (byte)0);
+            return System.Text.Encoding.UTF8.GetString(cmdline, 0, end < 0 ? cmdline.Length : end);
+        }
+        catch (IOException)
+        {
+            return Environment.ProcessPath ?? "qemu-ga";
+        }
     }
 
     /// <summary>Implemented commands in schema order, as -b help / -a help print them.</summary>

@@ -1,0 +1,73 @@
+using System.Threading.Channels;
+using Agent.Actors.Channel;
+using Akka.Actor;
+
+namespace Agent.Tests.Channel;
+
+/// <summary>A host session in memory: the test pushes bytes and reads the agent's output.</summary>
+public sealed class InMemoryTransport : ITransport
+{
+    private readonly System.Threading.Channels.Channel<byte> _output = System.Threading.Channels.Channel.CreateUnbounded<byte>();
+    private IActorRef _owner = ActorRefs.Nobody;
+    private long _conn = 1;
+
+    public bool Reading { get; private set; } = true;
+    public bool Started { get; private set; }
+
+    public void Start(IActorRef owner)
+    {
+        _owner = owner;
+        Started = true;
+        owner.Tell(new ChannelActor.ClientConnected(_conn));
+    }
+
+    public void Send(byte[] data) => _owner.Tell(new ChannelActor.BytesReceived(_conn, data));
+
+    public void Send(string text) => Send(System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>A new client: parser state is carried over, replies for the old client are dropped.</summary>
+    public void Reconnect()
+    {
+        _owner.Tell(new ChannelActor.ClientDisconnected(_conn));
+        _conn++;
+        _owner.Tell(new ChannelActor.ClientConnected(_conn));
+    }
+
+    public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    {
+        foreach (var b in data.Span) _output.Writer.TryWrite(b);
+        return Task.CompletedTask;
+    }
+
+    public void SetReading(bool enabled) => Reading = enabled;
+
+    /// <summary>Reads one reply line (without its '\n'); a leading 0xFF is kept as the char U+00FF.</summary>
+    public async Task<string> ReadLineAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        var bytes = new List<byte>();
+        while (true)
+        {
+            var b = await _output.Reader.ReadAsync(cts.Token);
+            if (b == (byte)'\n') return string.Concat(bytes.Select(x => (char)x));
+            bytes.Add(b);
+        }
+    }
+
+    /// <summary>True if nothing is written within <paramref name="wait"/>.</summary>
+    public async Task<bool> StaysSilentAsync(TimeSpan wait)
+    {
+        using var cts = new CancellationTokenSource(wait);
+        try
+        {
+            await _output.Reader.WaitToReadAsync(cts.Token);
+            return false;
+        }
+        catch (OperationCanceledException)
+        {
+            return true;
+        }
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+
+namespace Agent.Tests.EndToEnd;
+
+/// <summary>qemu-ga's command-line contract (spec §6.1) on the built binary.</summary>
+public sealed class CommandLineSpecs
+{
+    private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo(AgentProcess.OurAgent)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = Path.GetTempPath(),
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("QGA_CONF");
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout, await stderr);
+    }
+
+    [Fact]
+    public async Task Version_prints_the_emulated_qemu_version()
+    {
+        var (code, stdout, _) = await RunAsync("-V");
+        Assert.Equal(0, code);
+        Assert.Equal("QEMU Guest Agent 10.2.50\n", stdout);
+    }
+
+    [Fact]
+    public async Task An_unknown_option_exits_1_with_qemus_text()
+    {
+        var (code, _, stderr) = await RunAsync("--frobnicate");
+        Assert.Equal(1, code);
+        Assert.Contains($"Unknown option, try '{AgentProcess.OurAgent} --help' for more information.", stderr);
+    }
+
+    [Theory]
+    [InlineData("unix-listen")]
+    [InlineData("vsock-listen")]
+    public async Task A_listen_method_without_a_path_exits_1(string method)
+    {
+        var (code, _, stderr) = await RunAsync("-m", method);
+        Assert.Equal(1, code);
+        Assert.Contains("must specify a path for this channel", stderr);
+    }
+
+    [Fact]
+    public async Task An_unsupported_method_exits_1()
+    {
+        var (code, _, stderr) = await RunAsync("-m", "carrier-pigeon", "-p", "/nonexistent");
+        Assert.Equal(1, code);
+        Assert.Contains("unsupported channel method/type: carrier-pigeon", stderr);
+    }
+
+    [Fact]
+    public async Task Block_rpcs_help_lists_the_commands_in_schema_order()
+    {
+        var (code, stdout, _) = await RunAsync("-b", "help");
+        Assert.Equal(0, code);
+        var names = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["guest-sync-delimited", "guest-sync", "guest-ping"], names.Take(3));
+        Assert.Contains("guest-info", names);
+    }
+
+    [Fact]
+    public async Task A_missing_channel_device_exits_1_without_retry_path()
+    {
+        var (code, _, _) = await RunAsync("-m", "virtio-serial", "-p", "/nonexistent/port");
+        Assert.Equal(1, code);
+    }
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
+# qemu-ga as the differential oracle, socat for the smoke test), builds, runs the suite, then
+# smoke-tests a published build on a unix socket. Last line: "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+need=()
+command -v socat >/dev/null || need+=(socat)
+[ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet restore ActorAgent.sln >/dev/null || exit 1
+log=$(mktemp)
+dotnet test ActorAgent.sln --no-restore -c Release 2>&1 | tee "$log"
+suite_rc=${PIPESTATUS[0]}
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+[ "$suite_rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+
+# Smoke test: the published binary serves guest-ping on a unix socket and exits 0 on SIGTERM.
+smoke() {
+  local dir; dir=$(mktemp -d)
+  dotnet publish Agent.Host -c Release -o "$dir/bin" >/dev/null || return 1
+  (cd "$dir" && exec ./bin/Agent.Host -m unix-listen -p "$dir/sock" -t "$dir") & local pid=$!
+  for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
+  local reply; reply=$(printf '{"execute":"guest-ping"}\n' | socat -t 5 - "UNIX-CONNECT:$dir/sock")
+  kill -TERM "$pid"; wait "$pid"; local rc=$?
+  rm -rf "$dir"
+  echo "smoke: reply=$reply exit=$rc"
+  [ "$reply" = '{"return": {}}' ] && [ "$rc" = 0 ]
+}
+if smoke; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
