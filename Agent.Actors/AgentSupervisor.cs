@@ -1,6 +1,7 @@
 using Agent.Actors.Channel;
 using Agent.Actors.Commands;
 using Agent.Actors.Dispatch;
+using Agent.Actors.Processes;
 using Agent.Actors.Settings;
 using Agent.Protocol.Schema;
 using Akka.Actor;
@@ -8,8 +9,8 @@ using Akka.Actor;
 namespace Agent.Actors;
 
 /// <summary>
-/// /user/agent: the root of the agent's tree. Starts the dispatcher (with the command families) and
-/// the channel; restarts a failed channel without touching the dispatcher's state.
+/// /user/agent: the root of the agent's tree. Starts the reaper, the dispatcher (with the command
+/// families) and the channel; restarts a failed channel without touching the dispatcher's state.
 /// </summary>
 public sealed class AgentSupervisor : ReceiveActor
 {
@@ -22,8 +23,9 @@ public sealed class AgentSupervisor : ReceiveActor
 
     public AgentSupervisor(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families)
     {
-        var context = new CommandContext(settings, ActorRefs.Nobody);
-        var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Commands), "dispatcher");
+        var reaper = Context.ActorOf(ReaperActor.Props(settings.Processes), "reaper");
+        var context = new CommandContext(settings, reaper);
+        var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }
 

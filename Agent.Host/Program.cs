@@ -15,6 +15,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // An inherited SIG_IGN would make the kernel auto-reap our children and hide every exit status.
+        Agent.Actors.Processes.ReaperActor.ResetChildSignalDisposition();
         var argv0 = Argv0();
         var cli = CommandLine.Parse(args, out var optionError);
         if (cli is null)
@@ -76,7 +78,7 @@ public static class Program
     private static IEnumerable<string> RegisteredCommandNames()
     {
         var registered = CommandCatalog.Families.SelectMany(f => f.Commands).ToHashSet();
-        return QgaSchema.Commands.Select(c => c.Name).Where(registered.Contains);
+        return QgaSchema.Standard.With(ExtensionSchema.Commands).Commands.Select(c => c.Name).Where(registered.Contains);
     }
 
     private static int Run(AgentConfiguration configuration)

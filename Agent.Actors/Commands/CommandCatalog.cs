@@ -20,5 +20,6 @@ public static class CommandCatalog
         Info.InfoActor.Family,
         Files.FileHandlesActor.Family,
         Exec.ExecActor.Family,
+        Power.PowerActor.Family,
     ];
 }

@@ -42,7 +42,9 @@ public sealed class Dispatcher : ReceiveActor
     private IActorRef? _infoOwner;
     private InFlight? _inFlight;
     private long _nextSeq;
-    private int _queuedRequests;
+    // Per connection: a vanished client's backlog (still executed, as qemu-ga executes what it read)
+    // must not make its successor's requests look like a flood.
+    private readonly Dictionary<long, int> _queuedRequests = new();
 
     public Dispatcher(CommandContext context, IReadOnlyList<CommandFamily> families,
         IReadOnlyList<CommandSchema> schema)
@@ -86,10 +88,11 @@ public sealed class Dispatcher : ReceiveActor
         {
             // A flooding host gets an error per request instead of growing our memory; the error
             // still leaves in order, and the channel stops reading well before this list can grow.
-            if (_queuedRequests >= _maxQueued)
+            var queued = _queuedRequests.GetValueOrDefault(submit.Conn);
+            if (queued >= _maxQueued)
                 rejection = QmpError.Generic($"the agent is busy: more than {_maxQueued} requests are queued");
             else
-                _queuedRequests++;
+                _queuedRequests[submit.Conn] = queued + 1;
         }
         _queue.Enqueue(new Pending(Sender, submit.Conn, submit.Item, rejection));
         Pump();
@@ -100,7 +103,8 @@ public sealed class Dispatcher : ReceiveActor
     {
         while (_inFlight is null && _queue.TryDequeue(out var pending))
         {
-            if (pending.Item is StreamValue && pending.Rejection is null) _queuedRequests--;
+            if (pending.Item is StreamValue && pending.Rejection is null && --_queuedRequests[pending.Conn] == 0)
+                _queuedRequests.Remove(pending.Conn);
             switch (pending.Item)
             {
                 case StreamError error:

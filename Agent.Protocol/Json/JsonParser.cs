@@ -17,6 +17,12 @@ internal sealed class JsonParser
     private int _next;
     private string? _error;
 
+    private static readonly System.Buffers.SearchValues<byte> DqStop = StringStops((byte)'"');
+    private static readonly System.Buffers.SearchValues<byte> SqStop = StringStops((byte)'\'');
+
+    private static System.Buffers.SearchValues<byte> StringStops(byte quote) =>
+        System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\', quote]);
+
     private JsonParser(List<JsonToken> tokens, byte[] text)
     {
         _tokens = tokens;
@@ -190,7 +196,7 @@ internal sealed class JsonParser
 
     private JsonValue ParseNumber(JsonToken token)
     {
-        var text = System.Text.Encoding.ASCII.GetString(Text(token));
+        var text = Text(token);
         if (token.Type == TokenType.Integer)
         {
             // int64 if it fits, else uint64 for non-negatives, else a double (qemu's QNum kinds).
@@ -255,6 +261,13 @@ internal sealed class JsonParser
                         Fail("invalid escape sequence in string");
                         return null;
                 }
+            }
+            else if (s[i] < 0x80)
+            {
+                // A run of plain ASCII up to the next escape, quote or multi-byte sequence.
+                int run = s[i..].IndexOfAny(quote == (byte)'"' ? DqStop : SqStop);
+                foreach (byte b in s.Slice(i, run)) sb.Append((char)b);
+                i += run;
             }
             else
             {

@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Agent.Protocol.Json;
 
 /// <summary>One thing the streamer produced from the byte stream, in stream order.</summary>
@@ -47,10 +49,47 @@ public sealed class JsonStreamer
     private int _braces;
     private int _brackets;
 
+    // Bytes that end a run of plain string content, or a run of skipped input in recovery.
+    private static readonly SearchValues<byte> DqSpecial = SearchValues.Create(StopBytes("\"\\"));
+    private static readonly SearchValues<byte> SqSpecial = SearchValues.Create(StopBytes("'\\"));
+    private static readonly SearchValues<byte> Resync = SearchValues.Create(
+        [.. StopBytes("[]{}:,").Where(b => b != (byte)'\t')]);
+
+    private static byte[] StopBytes(string extra) =>
+        [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), 0xFE, 0xFF, .. extra.Select(c => (byte)c)];
+
     /// <summary>Feeds bytes; appends every completed item to <paramref name="output"/>.</summary>
     public void Feed(ReadOnlySpan<byte> data, List<StreamItem> output)
     {
-        foreach (byte c in data) FeedByte(c, output);
+        int i = 0;
+        while (i < data.Length)
+        {
+            // Fast paths with the same outcome as byte-by-byte lexing: string content and skipped garbage.
+            if (_state is State.DqString or State.SqString)
+            {
+                var rest = data[i..];
+                int run = rest.IndexOfAny(_state == State.DqString ? DqSpecial : SqSpecial);
+                if (run < 0) run = rest.Length;
+                run = (int)Math.Min(run, MaxTokenBytes + 1 - _tokenLength);
+                if (run > 0)
+                {
+                    AppendToToken(rest[..run]);
+                    i += run;
+                    if (_tokenLength > MaxTokenBytes) CutToken(output);
+                    continue;
+                }
+            }
+            else if (_state == State.Recovery)
+            {
+                int run = data[i..].IndexOfAny(Resync);
+                if (run != 0)
+                {
+                    i = run < 0 ? data.Length : i + run;
+                    continue;
+                }
+            }
+            FeedByte(data[i++], output);
+        }
     }
 
     /// <summary>Bytes currently buffered for an incomplete message (for memory bounds in tests).</summary>
@@ -84,14 +123,17 @@ public sealed class JsonStreamer
             if (!lookahead) break;
         }
 
-        // A single token is capped too; the oversized piece goes to the streamer, which rejects it.
-        if (_tokenLength > MaxTokenBytes)
-        {
-            ProcessToken(TokenType.Partial, output);
-            _tokenLength = 0;
-            _state = State.Start;
-        }
+        if (_tokenLength > MaxTokenBytes) CutToken(output);
         if (_tokenLength == 0 && _token.Length > RetainedCapacity) _token = new byte[256];
+    }
+
+    // A single token is capped too; the oversized piece goes to the streamer, which rejects it.
+    private void CutToken(List<StreamItem> output)
+    {
+        ProcessToken(TokenType.Partial, output);
+        _tokenLength = 0;
+        _state = State.Start;
+        _token = new byte[256];
     }
 
     private static int Next(State state, byte c, out bool lookahead)
@@ -173,6 +215,14 @@ public sealed class JsonStreamer
             default:
                 throw new InvalidOperationException($"lexer state {state}");
         }
+    }
+
+    private void AppendToToken(ReadOnlySpan<byte> bytes)
+    {
+        if (_tokenLength + bytes.Length > _token.Length)
+            Array.Resize(ref _token, Math.Max(_token.Length * 2, _tokenLength + bytes.Length));
+        bytes.CopyTo(_token.AsSpan(_tokenLength));
+        _tokenLength += bytes.Length;
     }
 
     private void AppendToToken(byte c)

@@ -63,7 +63,7 @@ public static class QgaSchema
         Cmd("guest-exec-status", Req("pid", IntType.Instance)),
         Cmd("guest-exec", Req("path", StringType.Instance), Opt("arg", Strings), Opt("env", Strings),
             Opt("input-data", StringType.Instance), Opt("capture-output", GuestExecCaptureOutput),
-            // ActorAgent's downstream extensions (see Extensions); unknown to qemu-ga clients, so never sent by them
+            // ActorAgent's downstream extension arguments (QAPI's __RFQDN_ rule); qemu-ga clients never send them
             Opt("__org.actoragent_timeout", NumberType.Instance),
             Opt("__org.actoragent_working-directory", StringType.Instance),
             Opt("__org.actoragent_keep-result", BoolType.Instance)),
@@ -80,19 +80,9 @@ public static class QgaSchema
         Cmd("guest-network-get-route"),
     ]);
 
-    /// <summary>
-    /// Commands ActorAgent adds, named by QAPI's downstream rule (<c>__RFQDN_name</c>), registered after
-    /// the standard ones: kill a guest-exec process group, and drop a result kept by keep-result.
-    /// </summary>
-    public static readonly CommandTable Extended = Standard.With(
-    [
-        Cmd("__org.actoragent_guest-exec-kill", Req("pid", IntType.Instance), Opt("signal", IntType.Instance)),
-        Cmd("__org.actoragent_guest-exec-ack", Req("pid", IntType.Instance)),
-    ]);
+    public static IReadOnlyList<CommandSchema> Commands => Standard.Commands;
 
-    public static IReadOnlyList<CommandSchema> Commands => Extended.Commands;
-
-    public static CommandSchema? Find(string name) => Extended.Find(name);
+    public static CommandSchema? Find(string name) => Standard.Find(name);
 }
 
 /// <summary>

@@ -10,10 +10,14 @@ namespace Agent.Tests.Channel;
 /// <summary>TestKit specs that play the host over an in-memory transport through the whole actor tree.</summary>
 public sealed class HostSessionSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
+    /// <summary>qga.state goes here: the files family creates it at start, and /var/run is the real machine's.</summary>
+    private readonly string _stateDir = Directory.CreateTempSubdirectory("host-session-").FullName;
+
     private InMemoryTransport StartAgent(string hocon = "")
     {
         var transport = new InMemoryTransport();
-        var settings = AgentSettings.Create(ConfigurationFactory.ParseString(hocon));
+        var settings = AgentSettings.Create(ConfigurationFactory.ParseString(hocon)
+            .WithFallback(ConfigurationFactory.ParseString($"agent.state-dir = \"{_stateDir}\"")));
         Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, CommandCatalog.Families), "agent");
         return transport;
     }
@@ -111,7 +115,7 @@ public sealed class HostSessionSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         var ret = doc.RootElement.GetProperty("return");
         Assert.Equal("10.2.50", ret.GetProperty("version").GetString());
         var names = ret.GetProperty("supported_commands").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToList();
-        var schemaOrder = Agent.Protocol.Schema.QgaSchema.Commands.Select(c => c.Name).Where(names.Contains).Reverse().ToList();
+        var schemaOrder = Agent.Protocol.Schema.QgaSchema.Standard.With(Agent.Protocol.Schema.ExtensionSchema.Commands).Commands.Select(c => c.Name).Where(names.Contains).Reverse().ToList();
         Assert.Equal(schemaOrder, names);
         Assert.Equal(["guest-sync", "guest-sync-delimited"], names.TakeLast(2));
         var ping = ret.GetProperty("supported_commands").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "guest-ping");
@@ -180,4 +184,10 @@ public sealed class HostSessionSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         System.Text.Json.JsonValueKind.Array => "[" + string.Join(", ", e.EnumerateArray().Select(Raw)) + "]",
         _ => e.GetRawText(),
     };
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) Directory.Delete(_stateDir, recursive: true);
+    }
 }

@@ -8,29 +8,31 @@ namespace Agent.Tests.Channel;
 public sealed class InMemoryTransport : ITransport
 {
     private readonly System.Threading.Channels.Channel<byte> _output = System.Threading.Channels.Channel.CreateUnbounded<byte>();
-    private IActorRef _owner = ActorRefs.Nobody;
+    private readonly TaskCompletionSource<IActorRef> _owner = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _conn = 1;
 
     public bool Reading { get; private set; } = true;
-    public bool Started { get; private set; }
 
     public void Start(IActorRef owner)
     {
-        _owner = owner;
-        Started = true;
         owner.Tell(new ChannelActor.ClientConnected(_conn));
+        _owner.SetResult(owner);
     }
 
-    public void Send(byte[] data) => _owner.Tell(new ChannelActor.BytesReceived(_conn, data));
+    /// <summary>The channel starts its transport in PreStart, asynchronously: sends wait for that.</summary>
+    private IActorRef Owner => _owner.Task.Wait(TimeSpan.FromSeconds(10)) ? _owner.Task.Result
+        : throw new TimeoutException("the channel never started its transport");
+
+    public void Send(byte[] data) => Owner.Tell(new ChannelActor.BytesReceived(_conn, data));
 
     public void Send(string text) => Send(System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>A new client: parser state is carried over, replies for the old client are dropped.</summary>
     public void Reconnect()
     {
-        _owner.Tell(new ChannelActor.ClientDisconnected(_conn));
+        Owner.Tell(new ChannelActor.ClientDisconnected(_conn));
         _conn++;
-        _owner.Tell(new ChannelActor.ClientConnected(_conn));
+        Owner.Tell(new ChannelActor.ClientConnected(_conn));
     }
 
     public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)

@@ -127,6 +127,22 @@ public sealed partial class AgentProcess : IAsyncDisposable
         return await ReadLineAsync();
     }
 
+    /// <summary>
+    /// The documented client handshake: 0xFF flushes whatever the parser holds (a previous client's
+    /// half request included), then guest-sync-delimited; lines before the 0xFF-led reply are the
+    /// flush's own error noise. Returns the echoed id.
+    /// </summary>
+    public async Task<long> ResyncAsync(long id)
+    {
+        await SendAsync([0xFF]);
+        await SendAsync($"{{\"execute\":\"guest-sync-delimited\",\"arguments\":{{\"id\":{id}}}}}\n");
+        while (true)
+        {
+            var line = await ReadLineAsync();
+            if (line.StartsWith('\u00FF')) return Json.Parse(line[1..]).GetProperty("return").GetInt64();
+        }
+    }
+
     public async Task<bool> StaysSilentAsync(TimeSpan wait)
     {
         if (_pending.Count > 0) return false;

@@ -277,6 +277,7 @@ public sealed class ExecSpecs(ITestOutputHelper output) : ExecSpecBase(output)
             (ExecActor.KeepResultArgument, JsonBool.True)), "pid");
         Assert.Equal($"PID {pid} has not exited yet", await Fails(exec, ExecActor.AckCommand, ("pid", I(pid))));
         await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)));
+        await WaitExited(exec, pid); // reaped before the test's actor system (and its reaper) goes away
     }
 
     [Fact]

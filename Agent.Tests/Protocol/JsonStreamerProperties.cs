@@ -87,6 +87,20 @@ public class JsonStreamerProperties
     }
 
     [Fact]
+    public void Random_bytes_lex_the_same_in_one_go_and_byte_by_byte()
+    {
+        NastyByte.Array[0, 2000].Sample(bytes =>
+        {
+            var whole = new List<StreamItem>();
+            new JsonStreamer().Feed(bytes, whole);
+            var single = new List<StreamItem>();
+            var streamer = new JsonStreamer();
+            foreach (byte b in bytes) streamer.Feed([b], single);
+            Assert.Equal(whole.Select(Show), single.Select(Show));
+        }, iter: 1000);
+    }
+
+    [Fact]
     public void Deep_nesting_and_long_garbage_stay_bounded()
     {
         var streamer = new JsonStreamer();

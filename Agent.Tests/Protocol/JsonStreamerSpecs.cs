@@ -146,6 +146,15 @@ public class JsonStreamerSpecs
     }
 
     [Fact]
+    public void A_single_token_over_64_MiB_is_cut_and_lexing_restarts_mid_token()
+    {
+        // [live] qemu-ga 7.2: the cut piece is '"' + 64 MiB of x; the 10 x left over lex as a keyword.
+        var bytes = B("[\"" + new string('x', (64 << 20) + 10) + "\"]\xff");
+        var items = Lex(bytes);
+        Assert.Equal(["E:JSON token size limit exceeded", P + "invalid keyword 'xxxxxxxxxx'", P + "stray '\"]" + Fffd + "'"], items);
+    }
+
+    [Fact]
     public void A_huge_keyword_error_is_cut_like_qemus_1024_byte_buffer()
     {
         var items = Lex("[" + new string('a', 2000) + "]");

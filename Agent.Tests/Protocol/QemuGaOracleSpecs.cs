@@ -26,6 +26,7 @@ public sealed class QemuGaOracleSpecs(QemuGaOracle oracle) : IClassFixture<QemuG
         { "ping", "{\"execute\":\"guest-ping\"}\n{'execute':'guest-ping','id':'single'}" },
         { "ping-unexpected", "{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":42}}{\"execute\":\"guest-ping\",\"arguments\":{\"foo\":1,\"bar\":2}}" },
         { "unexpected-ghash-order", "{\"execute\":\"guest-ping\",\"arguments\":{\"zz\":1,\"yy\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6}}{\"execute\":\"guest-sync\",\"arguments\":{\"id\":1,\"b\":1,\"c\":2,\"d\":3,\"e\":4,\"f\":5,\"g\":6,\"h\":7,\"i\":8,\"j\":9,\"k\":1,\"l\":1,\"m\":1,\"n\":1}}" },
+        { "non-ascii-keys", "{\"execute\":\"guest-ping\",\"arguments\":{\"\xc3\xa9\":1,\"a\":1,\"\xc3\xbc\":1,\"\xe2\x82\xac\":1}}{\"\xc3\xa9\":1,\"\xe2\x82\xac\":2,\"execute\":\"guest-ping\"}{\"execute\":\"guest-ping\",\"id\":{\"\xc3\xa9\":1,\"\\u0000\":2,\"\xf0\x9f\x98\x80\":3,\"z\":4}}" },
         { "info-with-args", "{\"execute\":\"guest-info\",\"arguments\":{\"x\":null},\"id\":[1,{\"b\":2,\"a\":1}]}" },
         { "read-only-arg-errors", "{\"execute\":\"guest-exec-status\",\"arguments\":{\"pid\":\"x\"}}{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":\"x\"}}{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":99999,\"offset\":0,\"whence\":true}}{\"execute\":\"guest-file-seek\",\"arguments\":{\"handle\":99999,\"offset\":0,\"whence\":\"x\"}}{\"execute\":\"guest-file-read\",\"arguments\":{\"handle\":1,\"count\":null}}" },
         { "unknown-command", "{\"execute\":\"guest-nope\",\"id\":\"q\"}{\"execute\":\"\"}" },
@@ -105,14 +106,22 @@ public sealed class QemuGaOracleSpecs(QemuGaOracle oracle) : IClassFixture<QemuG
     }
 }
 
+/// <summary>Debian's qemu-ga as the oracle.</summary>
+public sealed class QemuGaOracle() : SocketAgentFixture(Binary)
+{
+    public const string Binary = "/usr/sbin/qemu-ga";
+}
+
+/// <summary>Our built Agent.Host, driven exactly like the oracle.</summary>
+public sealed class OurAgentFixture() : SocketAgentFixture(Agent.Tests.EndToEnd.AgentProcess.OurAgent);
+
 /// <summary>
-/// Runs Debian's qemu-ga on a unix socket in a temp folder (also its cwd and state dir).
+/// Runs an agent binary on a unix socket in a temp folder (also its cwd and state dir).
 /// Each case first resets the agent's parser (0xFF + a sync), then sends the case followed by a
 /// sentinel (0xFF + another sync) and reads lines up to the sentinel's reply.
 /// </summary>
-public sealed class QemuGaOracle : IAsyncLifetime
+public abstract class SocketAgentFixture(string binary) : IAsyncLifetime
 {
-    public const string Binary = "/usr/sbin/qemu-ga";
     public static readonly byte[] Sentinel = B("\xff{\"execute\":\"guest-sync\",\"arguments\":{\"id\":918273645546372819}}");
     private static readonly byte[] SentinelReply = B("{\"return\": 918273645546372819}");
 
@@ -123,10 +132,10 @@ public sealed class QemuGaOracle : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        if (!File.Exists(Binary))
+        if (!File.Exists(binary))
             return; // reported by Replies() so every oracle test fails with the reason
         var path = Path.Combine(_dir, "qga.sock");
-        var start = new ProcessStartInfo(Binary)
+        var start = new ProcessStartInfo(binary)
         {
             WorkingDirectory = _dir,
             RedirectStandardError = true,
@@ -135,8 +144,11 @@ public sealed class QemuGaOracle : IAsyncLifetime
         };
         foreach (var arg in new[] { "-m", "unix-listen", "-p", path, "-t", _dir }) start.ArgumentList.Add(arg);
         _agent = Process.Start(start)!;
+        // Drain its console output so a chatty agent never blocks on a full pipe.
         _agent.ErrorDataReceived += (_, _) => { };
+        _agent.OutputDataReceived += (_, _) => { };
         _agent.BeginErrorReadLine();
+        _agent.BeginOutputReadLine();
         for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
         _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await _socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
@@ -145,7 +157,7 @@ public sealed class QemuGaOracle : IAsyncLifetime
     public async Task<List<byte[]>> Replies(byte[] stream)
     {
         if (_socket is null)
-            Assert.Fail($"{Binary} is missing: install Debian's qemu-guest-agent (apt-get install qemu-guest-agent) to run the differential tests");
+            Assert.Fail($"{binary} is missing (Debian's qemu-ga comes from apt-get install qemu-guest-agent, which test.sh runs)");
         // Reset to a clean parser state, discarding whatever that produces.
         await Send(B("\xff\n{\"execute\":\"guest-sync\",\"arguments\":{\"id\":1}}"));
         await ReadUntil(B("{\"return\": 1}"));
@@ -177,7 +189,7 @@ public sealed class QemuGaOracle : IAsyncLifetime
                 if (line.AsSpan(0, line.Length - 1).SequenceEqual(last)) return lines;
             }
             int n = await _socket!.ReceiveAsync(buffer, SocketFlags.None, timeout.Token);
-            if (n == 0) throw new IOException($"qemu-ga closed the connection; got {lines.Count} lines");
+            if (n == 0) throw new IOException($"{binary} closed the connection; got {lines.Count} lines");
             _pending.AddRange(buffer.AsSpan(0, n).ToArray());
         }
     }

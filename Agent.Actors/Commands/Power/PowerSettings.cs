@@ -21,7 +21,7 @@ public sealed record PowerSettings(
     {
         var s = agent.GetConfig("suspend");
         return new PowerSettings(
-            s.GetStringList("strategies").Select(ParseStrategy).ToArray(),
+            s.GetStringList("strategies").Select(ParseStrategy).Distinct().ToArray(),
             s.GetString("probe") switch
             {
                 "strict" => ProbeMode.Strict,

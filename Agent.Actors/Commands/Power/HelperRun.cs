@@ -1,0 +1,58 @@
+using Agent.Actors.Processes;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.Power;
+
+/// <summary>How one helper program ended, whatever went wrong.</summary>
+public abstract record HelperOutcome
+{
+    /// <summary>It ran and ended (exit, signal or our timeout kill).</summary>
+    public sealed record Finished(ChildCompleted Child) : HelperOutcome;
+
+    /// <summary>It could not be started; no child exists.</summary>
+    public sealed record NotStarted(int Errno, string Message) : HelperOutcome;
+
+    /// <summary>Its owner actor failed or its exit could not be collected.</summary>
+    public sealed record Broken(string Reason) : HelperOutcome;
+}
+
+/// <summary>
+/// Base for actors that run one helper program as a supervised <see cref="ChildProcess"/> and turn
+/// whatever happens to it into one <see cref="HelperOutcome"/>. The child is stopped, never
+/// restarted, if it throws: a restart would run the helper again.
+/// </summary>
+public abstract class HelperRun : ReceiveActor
+{
+    private IActorRef? _child;
+    private bool _done;
+
+    protected HelperRun()
+    {
+        Receive<ChildStarted>(_ => { });
+        Receive<ChildCompleted>(c => Finish(new HelperOutcome.Finished(c)));
+        Receive<ChildSpawnFailed>(f => Finish(new HelperOutcome.NotStarted(f.Errno, f.Message)));
+        Receive<ChildLost>(l => Finish(new HelperOutcome.Broken(l.Reason)));
+        Receive<Terminated>(t => t.ActorRef.Equals(_child), _ => Finish(new HelperOutcome.Broken("the helper's owner actor failed")));
+    }
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    protected void Start(SpawnSpec spec, IActorRef reaper)
+    {
+        _child = Context.ActorOf(ChildProcess.Props(spec, reaper), "child");
+        Context.Watch(_child);
+    }
+
+    protected abstract void OnOutcome(HelperOutcome outcome);
+
+    private void Finish(HelperOutcome outcome)
+    {
+        if (_done) return;
+        _done = true;
+        if (_child is not null) Context.Unwatch(_child);
+        OnOutcome(outcome);
+    }
+
+    /// <summary>The child's output as text for an error message, trimmed of trailing whitespace.</summary>
+    protected static string OutputText(ChildCompleted c) => System.Text.Encoding.UTF8.GetString(c.Stdout).TrimEnd();
+}

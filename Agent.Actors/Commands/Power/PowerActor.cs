@@ -1,0 +1,23 @@
+using Agent.Protocol.Schema;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.Power;
+
+/// <summary>The power family: guest-shutdown, guest-suspend-*, and the power-capability extension.</summary>
+public sealed class PowerActor : ReceiveActor
+{
+    public static readonly CommandFamily Family = new(
+        "power",
+        [ShutdownActor.Command, .. SuspendActor.Commands.Keys, ExtensionSchema.PowerCapabilities.Name],
+        ctx => Props(PowerContext.From(ctx)));
+
+    public PowerActor(PowerContext ctx)
+    {
+        var suspend = Context.ActorOf(SuspendActor.Props(ctx), "suspend");
+        var shutdown = Context.ActorOf(ShutdownActor.Props(ctx), "shutdown");
+        Receive<Execute>(e => e.Command == ShutdownActor.Command, e => shutdown.Forward(e));
+        Receive<Execute>(e => suspend.Forward(e));
+    }
+
+    public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new PowerActor(ctx));
+}

@@ -1,0 +1,71 @@
+using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.Power;
+
+/// <summary>
+/// guest-suspend-disk/-ram/-hybrid and the power-capability query. Each request gets its own
+/// <see cref="SuspendAttempt"/> child, so a slow or hung helper holds up nothing but that request.
+/// Success answers CommandSucceeded (the dispatcher sends no reply: success-response false).
+/// </summary>
+public sealed class SuspendActor : ReceiveActor
+{
+    public static readonly IReadOnlyDictionary<string, SuspendMode> Commands = new Dictionary<string, SuspendMode>
+    {
+        ["guest-suspend-disk"] = SuspendMode.Disk,
+        ["guest-suspend-ram"] = SuspendMode.Ram,
+        ["guest-suspend-hybrid"] = SuspendMode.Hybrid,
+    };
+
+    private readonly PowerContext _ctx;
+    private long _attempts;
+
+    public SuspendActor(PowerContext ctx)
+    {
+        _ctx = ctx;
+        Receive<Execute>(e => e.Command == ExtensionSchema.PowerCapabilities.Name,
+            e => Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}"));
+        Receive<Execute>(e => Commands.ContainsKey(e.Command), e =>
+            Context.ActorOf(SuspendAttempt.Props(Commands[e.Command], _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)),
+                $"attempt-{++_attempts}"));
+    }
+
+    public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new SuspendActor(ctx));
+
+    /// <summary>An attempt that throws is stopped, never retried: a retry could suspend the guest twice.</summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+}
+
+/// <summary>
+/// Probes every mode the way the suspend commands would (same strategies, same probe mode) without
+/// executing, and answers one list: [{"mode", "supported", "method"?, "reason"?}, ...].
+/// </summary>
+public sealed class CapabilityQuery : ReceiveActor
+{
+    private readonly Dictionary<SuspendMode, ModeCapability> _found = new();
+
+    public CapabilityQuery(long seq, IActorRef replyTo, PowerContext ctx)
+    {
+        foreach (var mode in SuspendModes.All)
+            Context.ActorOf(SuspendAttempt.Props(mode, ctx, new SuspendAttempt.Purpose.ProbeOnly(Self)), mode.Name());
+        Receive<ModeCapability>(c =>
+        {
+            _found[c.Mode] = c;
+            if (_found.Count < SuspendModes.All.Count) return;
+            replyTo.Tell(new CommandSucceeded(seq, new JsonArray(SuspendModes.All.Select(m => (JsonValue)ToJson(_found[m])).ToArray())));
+            Context.Stop(Self);
+        });
+    }
+
+    public static Props Props(long seq, IActorRef replyTo, PowerContext ctx) =>
+        Akka.Actor.Props.Create(() => new CapabilityQuery(seq, replyTo, ctx));
+
+    protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
+
+    private static JsonObject ToJson(ModeCapability c) => JsonObject.Of(
+        ("mode", new JsonString(c.Mode.Name())),
+        ("supported", JsonBool.Of(c.Supported)),
+        ("method", c.Method is null ? null : new JsonString(c.Method)),
+        ("reason", c.Reason is null ? null : new JsonString(c.Reason)));
+}
