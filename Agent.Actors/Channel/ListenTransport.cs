@@ -18,6 +18,7 @@ public sealed class ListenTransport : ITransport
     private Socket? _listener;
     private volatile Socket? _client;
     private long _conn;
+    private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ListenTransport(Func<Socket> createListener, int readSize)
     {
@@ -79,6 +80,7 @@ public sealed class ListenTransport : ITransport
             {
                 var client = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
                 var conn = Interlocked.Increment(ref _conn);
+                _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _client = client;
                 owner.Tell(new ChannelActor.ClientConnected(conn));
                 try
@@ -101,9 +103,12 @@ public sealed class ListenTransport : ITransport
                 {
                     // The write side closed a client that stopped reading.
                 }
+                // The client may only have shut down its write side: it still gets the replies to what
+                // it sent, and the next client waits until then, as with qemu-ga.
+                owner.Tell(new ChannelActor.ClientDisconnected(conn));
+                await _ended.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
                 _client = null;
                 client.Dispose();
-                owner.Tell(new ChannelActor.ClientDisconnected(conn));
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -135,6 +140,11 @@ public sealed class ListenTransport : ITransport
             client.Dispose();
             throw;
         }
+    }
+
+    public void EndConnection(long conn)
+    {
+        if (Interlocked.Read(ref _conn) == conn) _ended.TrySetResult();
     }
 
     public void SetReading(bool enabled)
