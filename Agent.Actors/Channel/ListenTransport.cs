@@ -30,10 +30,23 @@ public sealed class ListenTransport : ITransport
     public static ListenTransport Unix(string path, int readSize) => new(() =>
     {
         File.Delete(path);
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        return Listen(AddressFamily.Unix, new UnixDomainSocketEndPoint(path));
+    }, readSize);
+
+    /// <summary>vsock-listen on "&lt;cid&gt;:&lt;port&gt;".</summary>
+    public static ListenTransport Vsock(string address, int readSize)
+    {
+        var endPoint = VsockEndPoint.Parse(address);
+        return new(() => Listen(VsockEndPoint.Family, endPoint), readSize);
+    }
+
+    /// <summary>Backlog 1, as qemu-ga listens.</summary>
+    private static Socket Listen(AddressFamily family, EndPoint endPoint)
+    {
+        var s = new Socket(family, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            s.Bind(new UnixDomainSocketEndPoint(path));
+            s.Bind(endPoint);
             s.Listen(1);
             return s;
         }
@@ -42,27 +55,6 @@ public sealed class ListenTransport : ITransport
             s.Dispose();
             throw;
         }
-    }, readSize);
-
-    /// <summary>vsock-listen on "&lt;cid&gt;:&lt;port&gt;".</summary>
-    public static ListenTransport Vsock(string address, int readSize)
-    {
-        var endPoint = VsockEndPoint.Parse(address);
-        return new(() =>
-        {
-            var s = new Socket(VsockEndPoint.Family, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                s.Bind(endPoint);
-                s.Listen(1);
-                return s;
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-        }, readSize);
     }
 
     public void Start(IActorRef owner)

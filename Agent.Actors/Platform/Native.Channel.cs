@@ -97,6 +97,10 @@ internal static partial class Native
         public int Pid;
     }
 
+    /// <summary>open(2) with a creation mode.</summary>
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, uint mode);
+
     [LibraryImport("libc", EntryPoint = "umask")]
     public static partial uint Umask(uint mask);
 

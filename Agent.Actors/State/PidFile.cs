@@ -22,23 +22,23 @@ public sealed class PidFile : IDisposable
     /// <summary>Creates and locks it; throws <see cref="IOException"/> with qemu-ga's texts.</summary>
     public static unsafe PidFile Create(string path)
     {
-        var fd = Native.open(path, Native.O_WRONLY | Native.O_CREAT | Native.O_CLOEXEC, 0x180 /* 0600 */);
+        var fd = Native.Open(path, Native.O_WRONLY | Native.O_CREAT | Native.O_CLOEXEC, 0x180 /* 0600 */);
         if (fd < 0)
             throw new IOException($"Cannot open pid file, {Native.StrError(Marshal.GetLastPInvokeError())}");
         var lockRequest = new Native.Flock { Type = Native.F_WRLCK, Whence = 0 };
         if (Native.fcntl(fd, Native.F_SETLK, ref lockRequest) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            Native.close(fd);
+            Native.Close(fd);
             throw new IOException($"Cannot lock pid file, {Native.StrError(errno)}");
         }
         var text = System.Text.Encoding.ASCII.GetBytes($"{Environment.ProcessId}\n");
         Native.ftruncate(fd, 0);
         fixed (byte* p = text)
         {
-            if (Native.write(fd, p, text.Length) != text.Length)
+            if (Native.Write(fd, p, text.Length) != text.Length)
             {
-                Native.close(fd);
+                Native.Close(fd);
                 File.Delete(path);
                 throw new IOException("Failed to write pid file");
             }
@@ -49,6 +49,6 @@ public sealed class PidFile : IDisposable
     public void Dispose()
     {
         File.Delete(_path);
-        Native.close(_fd);
+        Native.Close(_fd);
     }
 }
