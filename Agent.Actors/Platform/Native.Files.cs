@@ -4,7 +4,7 @@ namespace Agent.Actors.Platform;
 
 /// <summary>
 /// Raw file-descriptor I/O for guest-file-* and qga.state; stdio semantics are rebuilt on top (see
-/// StdioFile). read, write, close and StrError are shared with the channel (Native.Channel.cs).
+/// StdioFile). open, read, write, close and StrError are shared with the channel (Native.Channel.cs).
 /// </summary>
 internal static partial class Native
 {
@@ -30,10 +30,6 @@ internal static partial class Native
         public const int EEXIST = 17;
         public const int ESPIPE = 29;
     }
-
-    /// <summary>open(2) with the mode argument that O_CREAT needs.</summary>
-    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int Open(string path, int flags, uint mode);
 
     [LibraryImport("libc", EntryPoint = "lseek", SetLastError = true)]
     internal static partial long LSeek(int fd, long offset, int whence);

@@ -239,7 +239,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             throw new CommandException($"PID {pid} has already exited");
         if (signal is < 0 or > 64)
             throw new CommandException($"value '{signal}' is invalid for argument signal");
-        if (Native.kill(-(int)pid, (int)signal) != 0 && Native.kill((int)pid, (int)signal) != 0)
+        if (Native.Kill(-(int)pid, (int)signal) != 0 && Native.Kill((int)pid, (int)signal) != 0)
             throw new CommandException($"failed to send signal {signal} to PID {pid}: {Native.StrError(Marshal.GetLastPInvokeError())}");
         return JsonObject.Empty;
     }
