@@ -149,7 +149,7 @@ public sealed class FileHandlesActor : CommandActor
     {
         var file = Find(args.Int("handle"));
         var position = file.Seek(args.Int("offset"), Whence(args));
-        return JsonObject.Of(("eof", JsonBool.False), ("position", new JsonInt(position)));
+        return JsonObject.Of(("position", new JsonInt(position)), ("eof", JsonBool.False)); // GuestFileSeek order; the writer emits QDict order
     }
 
     private JsonValue Flush(JsonObject args)
