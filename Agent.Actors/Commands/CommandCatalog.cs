@@ -21,5 +21,11 @@ public static class CommandCatalog
         Files.FileHandlesActor.Family,
         Exec.ExecActor.Family,
         Power.PowerActor.Family,
+        Identity.IdentityActor.Family,
+        Users.UsersActor.Family,
+        Network.NetworkActor.Family,
+        Storage.FilesystemsActor.Family,
+        Storage.DisksActor.Family,
+        Hardware.HardwareActor.Family,
     ];
 }
