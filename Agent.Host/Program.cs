@@ -106,6 +106,21 @@ public static class Program
     private static int Run(AgentConfiguration configuration)
     {
         var settings = configuration.Settings;
+        // qemu-ga refuses to start without its state file (handles must never be reused), except when
+        // a previous instance left the filesystems frozen: then nothing may be written yet.
+        if (!File.Exists(Path.Combine(settings.StateDir, "qga.state.isfrozen")))
+        {
+            try
+            {
+                Agent.Actors.State.PersistentState.LoadOrCreate(settings.StateDir);
+            }
+            catch (Agent.Actors.State.PersistentStateException e)
+            {
+                Console.Error.WriteLine($"{e.Message}: {e.InnerException?.Message}".TrimEnd(' ', ':'));
+                Console.Error.WriteLine("failed to load persistent state");
+                return 1;
+            }
+        }
         var log = new LoggerConfiguration()
             .MinimumLevel.Is(settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error);
         try

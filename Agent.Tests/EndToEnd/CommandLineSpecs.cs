@@ -104,4 +104,13 @@ public sealed class CommandLineSpecs
             File.Delete(log);
         }
     }
+
+    [Fact]
+    public async Task An_unusable_state_dir_exits_1_like_qemu_ga()
+    {
+        var (code, _, stderr) = await RunAsync("-m", "unix-listen", "-p", Path.Combine(Path.GetTempPath(), $"s{Guid.NewGuid():N}"),
+            "-t", "/nonexistent/agent-state");
+        Assert.Equal(1, code);
+        Assert.Contains("failed to load persistent state", stderr);
+    }
 }
