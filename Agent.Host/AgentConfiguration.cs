@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Agent.Actors.Channel;
+using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Settings;
 using Akka.Configuration;
 
@@ -70,6 +71,9 @@ public sealed class AgentConfiguration
         Set("agent.state-dir", cli.StateDir);
         Set("agent.pidfile", cli.PidFile);
         Set("agent.logfile", cli.LogFile);
+        var hook = cli.FsfreezeHook ?? fileHook;
+        // -F with no path (or an empty fsfreeze-hook) means qemu-ga's default hook.
+        Set("agent.fsfreeze.hook", hook is null ? null : hook.Length > 0 ? hook : FreezeSettings.DefaultHook);
         if (cli.Verbose) overrides.Append("agent.verbose = true\n");
         if (cli.RetryPath) overrides.Append("agent.channel.retry-path = true\n");
         overrides.Append("agent.rpc.block = ").Append(JsonSerializer.Serialize(block)).Append('\n');
@@ -97,7 +101,7 @@ public sealed class AgentConfiguration
             BlockRpcs = block,
             AllowRpcs = allow,
             Daemonize = cli.Daemonize || fileDaemon,
-            FsfreezeHook = cli.FsfreezeHook ?? fileHook,
+            FsfreezeHook = hook,
         };
     }
 

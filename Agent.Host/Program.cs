@@ -1,5 +1,6 @@
 using Agent.Actors;
 using Agent.Actors.Commands;
+using Agent.Actors.State;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 using Akka.Hosting;
@@ -59,6 +60,10 @@ public static class Program
         return Run(configuration);
     }
 
+    /// <summary>A warning printed the way glib's default handler does, before (or without) our log.</summary>
+    private static void GlibWarning(string message) =>
+        Console.Error.Write($"\n** (process:{Environment.ProcessId}): WARNING **: {DateTime.Now:HH:mm:ss.fff}: {message}\n");
+
     /// <summary>argv[0] as the caller typed it (qemu-ga prints it in its usage and errors).</summary>
     private static string Argv0()
     {
@@ -84,14 +89,32 @@ public static class Program
     private static int Run(AgentConfiguration configuration)
     {
         var settings = configuration.Settings;
-        var log = new LoggerConfiguration()
-            .MinimumLevel.Is(settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error);
+        FreezeState freeze;
         try
         {
-            log = settings.LogFile.Length > 0
-                ? log.WriteTo.File(new QemuLogFormat(), settings.LogFile)
-                : log.WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose);
-            Log.Logger = log.CreateLogger();
+            freeze = new FreezeState(FrozenMarker.Exists(settings.StateDir));
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
+            return 1;
+        }
+        if (freeze.Frozen)
+            GlibWarning("previous instance appears to have exited with frozen filesystems. deferring logging/pidfile creation " +
+                        "and disabling non-fsfreeze-safe commands until guest-fsfreeze-thaw is issued, or filesystems are " +
+                        $"manually unfrozen and the file {FrozenMarker.PathIn(settings.StateDir)} is removed");
+
+        var level = settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error;
+        Serilog.Core.Logger Stderr() => new LoggerConfiguration().MinimumLevel.Is(level)
+            .WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
+        Serilog.Core.Logger Target() => settings.LogFile.Length > 0
+            ? new LoggerConfiguration().MinimumLevel.Is(level).WriteTo.File(new QemuLogFormat(), settings.LogFile).CreateLogger()
+            : Stderr();
+        try
+        {
+            Log.Logger = new LoggerConfiguration().MinimumLevel.Is(level)
+                .WriteTo.Sink(new FrozenLogGate(freeze, Target, Stderr))
+                .CreateLogger();
         }
         catch (Exception e)
         {
@@ -101,6 +124,7 @@ public static class Program
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(
             new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime>(sp => new AgentLifetime(sp.GetRequiredService<IHostApplicationLifetime>(), freeze));
         builder.Services.AddAkka("agent", (akka, _) =>
         {
             akka.AddHocon(configuration.Config, HoconAddMode.Prepend);
@@ -112,7 +136,7 @@ public static class Program
             });
             akka.WithActors((system, registry) =>
             {
-                registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings), "agent"));
+                registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent"));
             });
         });
 

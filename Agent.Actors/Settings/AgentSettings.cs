@@ -1,3 +1,4 @@
+using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
 using Akka.Configuration;
@@ -17,6 +18,7 @@ public sealed record AgentSettings(
     ProcessSettings Processes,
     PowerSettings Power,
     InventorySettings Inventory,
+    FreezeSettings Freeze,
     string StateDir,
     string PidFile,
     string LogFile,
@@ -43,6 +45,7 @@ public sealed record AgentSettings(
             ProcessSettings.Create(c.GetConfig("processes")),
             PowerSettings.Create(c),
             InventorySettings.Create(c),
+            FreezeSettings.Create(c.GetConfig("fsfreeze")),
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),
