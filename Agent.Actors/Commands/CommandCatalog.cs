@@ -31,5 +31,10 @@ public static class CommandCatalog
         Storage.DisksActor.Family,
         Hardware.HardwareActor.Family,
         Freeze.FreezeActor.Family,
+        Freeze.FstrimActor.Family,
+        Time.SetTimeActor.Family,
+        Hotplug.HotplugActor.Family,
+        Accounts.PasswordActor.Family,
+        Ssh.AuthorizedKeysActor.Family,
     ];
 }

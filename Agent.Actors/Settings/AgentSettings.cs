@@ -87,9 +87,10 @@ public sealed record PathSettings(string Sysfs, string Procfs, string Etc, strin
         new(c.GetString("sysfs"), c.GetString("procfs"), c.GetString("etc"), c.GetString("dev"));
 }
 
-public sealed record HelperSettings(IReadOnlyList<string> SearchPath)
+/// <param name="Timeout">How long hwclock and chpasswd may run before they are killed.</param>
+public sealed record HelperSettings(IReadOnlyList<string> SearchPath, TimeSpan Timeout)
 {
-    public static HelperSettings Create(Config c) => new(c.GetStringList("path").ToArray());
+    public static HelperSettings Create(Config c) => new(c.GetStringList("path").ToArray(), c.GetTimeSpan("timeout"));
 
     /// <summary>The first executable file named <paramref name="program"/> on the search path, or null.</summary>
     public string? Find(string program)
