@@ -16,21 +16,33 @@ public sealed class HelperCommand : HelperRun
     /// <summary>Error is null when the helper exited 0.</summary>
     public sealed record Finished(string? Error);
 
-    /// <param name="Program">The resolved path, or the bare name when it was not found (the run then fails as qemu-ga's exec would).</param>
+    /// <param name="Program">The resolved path, or the bare name when it was not found on the helper path: the run
+    /// then fails as qemu-ga's exec would, without a PATH search that could reach the real system's helper.</param>
     /// <param name="Action">How qemu-ga names the job in its errors.</param>
     public sealed record Spec(string Program, IReadOnlyList<string> Arguments, byte[]? Input, string Action, TimeSpan Timeout, int OutputLimit);
 
     private readonly Spec _spec;
+    private readonly IActorRef _reaper;
 
     public HelperCommand(Spec spec, IActorRef reaper)
     {
         _spec = spec;
-        Start(new SpawnSpec(spec.Program, spec.Arguments,
-            Input: spec.Input,
+        _reaper = reaper;
+    }
+
+    protected override void PreStart()
+    {
+        if (!Path.IsPathRooted(_spec.Program))
+        {
+            OnOutcome(new HelperOutcome.NotStarted(Platform.Native.ENOENT, Platform.Native.StrError(Platform.Native.ENOENT)));
+            return;
+        }
+        Start(new SpawnSpec(_spec.Program, _spec.Arguments,
+            Input: _spec.Input,
             Stdout: OutputMode.Capture,
             Stderr: OutputMode.MergeIntoStdout,
-            OutputLimit: spec.OutputLimit,
-            Timeout: spec.Timeout), reaper);
+            OutputLimit: _spec.OutputLimit,
+            Timeout: _spec.Timeout), _reaper);
     }
 
     public static Props Props(Spec spec, IActorRef reaper) => Akka.Actor.Props.Create(() => new HelperCommand(spec, reaper));
