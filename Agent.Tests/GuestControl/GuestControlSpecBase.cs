@@ -61,8 +61,16 @@ public abstract class GuestControlSpecBase : TestKit
 
     protected static JsonArray Strings(params string[] values) => new(values.Select(v => (JsonValue)new JsonString(v)).ToArray());
 
-    /// <summary>Compact JSON of a reply value, for whole-value assertions.</summary>
-    protected static string Json(JsonValue value) => JsonWriter.ToJson(value);
+    /// <summary>
+    /// The reply as written on the wire equals <paramref name="expected"/> up to member order (the writer
+    /// emits members in qemu's hash order, which the spec tests elsewhere).
+    /// </summary>
+    protected static void AssertJson(string expected, JsonValue actual)
+    {
+        var written = JsonWriter.ToJson(actual);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(expected), System.Text.Json.Nodes.JsonNode.Parse(written)),
+            $"expected {expected}\nactual   {written}");
+    }
 
     protected override void Dispose(bool disposing)
     {

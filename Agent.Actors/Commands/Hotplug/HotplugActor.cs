@@ -130,7 +130,8 @@ public sealed class HotplugActor : CommandActor
         if (online == state.StartsWith("online", StringComparison.Ordinal)) return ("success", null);
         try
         {
-            using var stream = new FileStream(dir + "state", FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
+            // O_TRUNC as a shell's "echo offline > state" does: sysfs takes the write whole, a plain file must not keep a tail.
+            using var stream = new FileStream(dir + "state", FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
             stream.Write(System.Text.Encoding.ASCII.GetBytes(online ? "online" : "offline"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
