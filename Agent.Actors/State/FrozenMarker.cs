@@ -16,7 +16,7 @@ public static class FrozenMarker
         // File.Exists would hide EACCES and friends; only "not there" may read as "thawed".
         try
         {
-            _ = new FileInfo(PathIn(stateDir)).Attributes;
+            _ = File.GetUnixFileMode(PathIn(stateDir));
             return true;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
