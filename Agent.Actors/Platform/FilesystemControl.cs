@@ -46,7 +46,7 @@ public sealed class LinuxFilesystemControl : IFilesystemControl
 
     private static MountCall Call(string directory, Func<int, int> ioctl)
     {
-        var fd = Native.open(directory, Native.O_RDONLY | Native.O_CLOEXEC, 0);
+        var fd = Native.Open(directory, Native.O_RDONLY | Native.O_CLOEXEC);
         if (fd < 0) return new MountCall(true, Marshal.GetLastPInvokeError());
         try
         {
@@ -54,7 +54,7 @@ public sealed class LinuxFilesystemControl : IFilesystemControl
         }
         finally
         {
-            Native.close(fd);
+            Native.Close(fd);
         }
     }
 }
