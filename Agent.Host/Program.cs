@@ -64,13 +64,24 @@ public static class Program
             Console.Error.WriteLine("failed to daemonize");
             return 1;
         }
+        bool startsFrozen;
+        try
+        {
+            startsFrozen = FrozenMarker.Exists(configuration.Settings.StateDir);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
+            return 1;
+        }
         Agent.Actors.State.PidFile? pidFile = null;
         if (Agent.Actors.Processes.Daemon.IsDetachedChild)
         {
             Agent.Actors.Processes.Daemon.EnterDetachedChild();
             try
             {
-                pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
+                // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (spec §6.3).
+                if (!startsFrozen) pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
             }
             catch (IOException e)
             {
@@ -79,7 +90,8 @@ public static class Program
             }
         }
         using (pidFile)
-            return Run(configuration);
+            return Run(configuration, new FreezeState(startsFrozen),
+                deferredPidFile: Agent.Actors.Processes.Daemon.IsDetachedChild && startsFrozen);
     }
 
     /// <summary>A warning printed the way glib's default handler does, before (or without) our log.</summary>
@@ -108,19 +120,11 @@ public static class Program
         return QgaSchema.Standard.With(ExtensionSchema.Commands).Commands.Select(c => c.Name).Where(registered.Contains);
     }
 
-    private static int Run(AgentConfiguration configuration)
+    /// <param name="freeze">Frozen already when the marker survived a previous instance.</param>
+    /// <param name="deferredPidFile">A daemon that started frozen: write the pidfile at the first thaw.</param>
+    private static int Run(AgentConfiguration configuration, FreezeState freeze, bool deferredPidFile)
     {
         var settings = configuration.Settings;
-        FreezeState freeze;
-        try
-        {
-            freeze = new FreezeState(FrozenMarker.Exists(settings.StateDir));
-        }
-        catch (Exception e)
-        {
-            Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
-            return 1;
-        }
         if (freeze.Frozen)
             GlibWarning("previous instance appears to have exited with frozen filesystems. deferring logging/pidfile creation " +
                         "and disabling non-fsfreeze-safe commands until guest-fsfreeze-thaw is issued, or filesystems are " +
@@ -143,6 +147,15 @@ public static class Program
             Console.Error.WriteLine($"unable to open specified log file: {e.Message}");
             return 1;
         }
+
+        Agent.Actors.State.PidFile? latePidFile = null;
+        if (deferredPidFile)
+            freeze.Subscribe(frozen =>
+            {
+                if (frozen || latePidFile is not null) return;
+                try { latePidFile = Agent.Actors.State.PidFile.Create(settings.PidFile); }
+                catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
+            });
 
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(
             new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -182,6 +195,7 @@ public static class Program
         }
         finally
         {
+            latePidFile?.Dispose();
             Log.CloseAndFlush();
         }
         return exitCode;

@@ -166,6 +166,53 @@ public sealed class GuestControlEndToEndSpecs : IDisposable
         Assert.Contains("fsfreeze-hook=/etc/qemu/fsfreeze-hook\n", text);
     }
 
+    [Fact]
+    public async Task A_daemon_started_frozen_writes_its_pidfile_only_at_thaw()
+    {
+        LeaveFrozenMarker();
+        var pidPath = Path.Combine(_root, "agent.pid");
+        var sock = Path.Combine(_root, "sock");
+        var psi = new ProcessStartInfo(AgentProcess.OurAgent) { UseShellExecute = false };
+        foreach (var a in new[] { "-d", "-c", Conf, "-m", "unix-listen", "-p", sock, "-t", StateDir, "-f", pidPath }) psi.ArgumentList.Add(a);
+        using (var parent = Process.Start(psi)!)
+        {
+            await parent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(0, parent.ExitCode);
+        }
+        using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, 0);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(sock));
+                break;
+            }
+            catch (System.Net.Sockets.SocketException) when (DateTime.UtcNow < deadline) { await Task.Delay(50); }
+        }
+        async Task<string> RoundTrip(string request)
+        {
+            await s.SendAsync(System.Text.Encoding.ASCII.GetBytes(request + "\n"));
+            var buf = new byte[4096];
+            return System.Text.Encoding.ASCII.GetString(buf, 0, await s.ReceiveAsync(buf)).TrimEnd('\n');
+        }
+
+        Assert.Equal("{\"return\": \"frozen\"}", await RoundTrip("{\"execute\":\"guest-fsfreeze-status\"}"));
+        Assert.False(File.Exists(pidPath), "no pidfile while frozen");
+
+        Assert.Equal("{\"return\": 0}", await RoundTrip("{\"execute\":\"guest-fsfreeze-thaw\"}"));
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!(File.Exists(pidPath) && File.ReadAllText(pidPath).EndsWith('\n')) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var pid = int.Parse(File.ReadAllText(pidPath).Trim());
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(pidPath));
+
+        Assert.Equal(0, Kill(pid, AgentProcess.SIGTERM));
+        deadline = DateTime.UtcNow.AddSeconds(30);
+        while (Directory.Exists($"/proc/{pid}") && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.False(Directory.Exists($"/proc/{pid}"), "the daemon did not exit on SIGTERM after thaw");
+        Assert.False(File.Exists(pidPath), "the pidfile was not removed on exit");
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
