@@ -14,7 +14,7 @@ COMMANDS = ["guest-info", "guest-get-osinfo", "guest-network-get-interfaces", "g
 
 
 def main():
-    binary = sys.argv[1]
+    binary = os.path.abspath(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 2000
     agent_cpu = sys.argv[3] if len(sys.argv) > 3 else "1"
     client_cpu = int(sys.argv[4]) if len(sys.argv) > 4 else 0

@@ -97,5 +97,26 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "inet_ntop", SetLastError = true)]
     internal static partial byte* InetNtop(int family, byte* source, byte* destination, uint size);
 
+    /// <summary>struct nvme_admin_cmd (linux/nvme_ioctl.h), 72 bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NvmeAdminCommand
+    {
+        public byte Opcode;
+        public byte Flags;
+        public ushort Reserved;
+        public uint NamespaceId;
+        public uint Cdw2, Cdw3;
+        public ulong Metadata;
+        public ulong Address;
+        public uint MetadataLength;
+        public uint DataLength;
+        public uint Cdw10, Cdw11, Cdw12, Cdw13, Cdw14, Cdw15;
+        public uint TimeoutMs;
+        public uint Result;
+    }
+
+    [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    internal static partial int Ioctl(int fd, ulong request, void* argument);
+
     internal static string LastErrorText() => Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError());
 }

@@ -42,3 +42,11 @@ public sealed class FakeFilesystemStats : IFilesystemStats, IDisposable
 
     public void Dispose() => _release.Set();
 }
+
+/// <summary>SMART log pages per device node; other nodes cannot be queried.</summary>
+public sealed class FakeNvmeHealth : INvmeHealth
+{
+    public Dictionary<string, byte[]> Logs { get; } = new();
+
+    public byte[]? SmartLog(string devNode) => Logs.GetValueOrDefault(devNode);
+}

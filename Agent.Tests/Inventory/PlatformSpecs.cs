@@ -45,6 +45,13 @@ public sealed class PlatformSpecs
     }
 
     [Fact]
+    public void Nvme_smart_log_is_null_for_devices_that_are_not_nvme_or_missing()
+    {
+        Assert.Null(LinuxNvmeHealth.Instance.SmartLog("/dev/null"));
+        Assert.Null(LinuxNvmeHealth.Instance.SmartLog("/dev/no-such-nvme"));
+    }
+
+    [Fact]
     public void Uname_and_host_name_match_procfs()
     {
         var uname = LinuxKernel.Instance.Uname();

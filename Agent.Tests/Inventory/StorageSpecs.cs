@@ -151,7 +151,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
             ],
             ["nvme0n1"] =
             [
-                $$$"""{"name":"/dev/nvme0n1","partition":false,"dependencies":[],"address":{{{NvmeAddress}}}"dev":"/dev/nvme0n1"}}""",
+                $$$"""{"name":"/dev/nvme0n1","partition":false,"dependencies":[],"address":{{{NvmeAddress}}}"dev":"/dev/nvme0n1"},{{{Smart}}}}""",
                 """{"name":"/dev/nvme0n1p1","partition":true,"dependencies":["/dev/nvme0n1"]}""",
             ],
             ["sdc"] = [$$$"""{"name":"/dev/sdc","partition":false,"address":{{{Sata}}}"dev":"/dev/sdc"}}"""],
@@ -162,9 +162,36 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
         var inReaddirOrder = _tree.ReaddirOrder("sys/block").SelectMany(d => disks[d]).Reverse();
         var expected = Json.Canonical("[" + string.Join(",", inReaddirOrder) + "]");
 
-        var reply = await Succeeds(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree))), "guest-get-disks");
+        var nvme = new FakeNvmeHealth();
+        nvme.Logs["/dev/nvme0n1"] = SmartLogPage();
+        // Only NVMe disks are asked; a SCSI disk with a log page still has no smart member.
+        nvme.Logs["/dev/sda"] = SmartLogPage();
+
+        var reply = await Succeeds(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree), nvme)), "guest-get-disks");
 
         Assert.Equal(expected, Json.Text(reply));
+    }
+
+    private const string Smart = """
+        "smart":{"type":"nvme","critical-warning":4,"temperature":310,"available-spare":100,"available-spare-threshold":10,
+        "percentage-used":3,"data-units-read-lo":1000,"data-units-read-hi":0,"data-units-written-lo":2000,"data-units-written-hi":1,
+        "host-read-commands-lo":30,"host-read-commands-hi":0,"host-write-commands-lo":40,"host-write-commands-hi":0,
+        "controller-busy-time-lo":5,"controller-busy-time-hi":0,"power-cycles-lo":6,"power-cycles-hi":0,
+        "power-on-hours-lo":7,"power-on-hours-hi":0,"unsafe-shutdowns-lo":8,"unsafe-shutdowns-hi":0,
+        "media-errors-lo":9,"media-errors-hi":0,"number-of-error-log-entries-lo":18446744073709551615,"number-of-error-log-entries-hi":0}
+        """;
+
+    /// <summary>A SMART / Health log page laid out as the NVMe specification has it.</summary>
+    private static byte[] SmartLogPage()
+    {
+        var log = new byte[512];
+        log[0] = 4;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(log.AsSpan(1), 310);
+        (log[3], log[4], log[5]) = ((byte)100, (byte)10, (byte)3);
+        ulong[] counters = [1000, 0, 2000, 1, 30, 0, 40, 0, 5, 0, 6, 0, 7, 0, 8, 0, 9, 0, ulong.MaxValue, 0];
+        for (var i = 0; i < counters.Length; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(log.AsSpan(32 + 8 * i), counters[i]);
+        return log;
     }
 
     [Fact]
@@ -180,7 +207,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
 
             """);
 
-        var reply = await Succeeds(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree))), "guest-get-diskstats");
+        var reply = await Succeeds(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree), new FakeNvmeHealth())), "guest-get-diskstats");
 
         Assert.Equal(Json.Canonical("""
             [{"name":"loop0","major":7,"minor":0,"stats":{"read-sectors":2,"read-ios":1,"write-sectors":4,"write-ios":3}},
@@ -199,7 +226,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
     [Fact]
     public async Task Diskstats_without_the_file_fail_with_the_open_error()
     {
-        var error = await Fails(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree))), "guest-get-diskstats");
+        var error = await Fails(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree), new FakeNvmeHealth())), "guest-get-diskstats");
         Assert.Equal($"open(\"{_tree.Path("proc/diskstats")}\"): No such file or directory", error.Desc);
     }
 

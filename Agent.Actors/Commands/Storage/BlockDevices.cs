@@ -43,8 +43,10 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
     }
 
     /// <summary>udev_device_get_devnode: the dev root joined with DEVNAME, or null for a device without one.</summary>
-    public string? DevNode(string syspath) =>
-        Properties(syspath).TryGetValue("DEVNAME", out var name) && name.Length > 0
+    public string? DevNode(string syspath) => DevNode(Properties(syspath));
+
+    private string? DevNode(IReadOnlyDictionary<string, string> properties) =>
+        properties.TryGetValue("DEVNAME", out var name) && name.Length > 0
             ? (name.StartsWith('/') ? name : Path.Join(dev, name))
             : null;
 
@@ -89,7 +91,7 @@ public sealed partial class BlockDevices(string sysfs, string dev, string udevDa
     public DiskAddress? RealDeviceAddress(string syspath)
     {
         var props = Properties(syspath);
-        var devNode = DevNode(syspath);
+        var devNode = DevNode(props);
         var serial = props.TryGetValue("ID_SERIAL", out var s) && s.Length > 0 ? s : null;
         DiskAddress? decoded;
         if (syspath.Contains("/devices/pci", StringComparison.Ordinal)) decoded = DecodePci(syspath);

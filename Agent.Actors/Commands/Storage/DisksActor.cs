@@ -12,16 +12,19 @@ public sealed class DisksActor : CommandActor
     public static readonly CommandFamily Family = new(
         "disks",
         ["guest-get-disks", "guest-get-diskstats"],
-        ctx => Props(ctx.Settings));
+        ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
 
-    public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new DisksActor(settings));
+    public static Props Props(AgentSettings settings, INvmeHealth nvme) =>
+        Akka.Actor.Props.Create(() => new DisksActor(settings, nvme));
 
     private readonly AgentSettings _settings;
+    private readonly INvmeHealth _nvme;
     private readonly BlockDevices _devices;
 
-    public DisksActor(AgentSettings settings)
+    public DisksActor(AgentSettings settings, INvmeHealth nvme)
     {
         _settings = settings;
+        _nvme = nvme;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
         Handle("guest-get-disks", _ => Disks());
         Handle("guest-get-diskstats", _ => DiskStats());
@@ -64,7 +67,8 @@ public sealed class DisksActor : CommandActor
                 ("partition", JsonBool.False),
                 ("dependencies", Dependencies(diskDir)),
                 ("address", address?.ToJson()),
-                ("alias", props.TryGetValue("DM_NAME", out var alias) && alias.Length > 0 ? new JsonString(alias) : null)));
+                ("alias", props.TryGetValue("DM_NAME", out var alias) && alias.Length > 0 ? new JsonString(alias) : null),
+                ("smart", address?.BusType == "nvme" ? Smart(devNode) : null)));
 
             foreach (var part in GuestFiles.ListOrNull(diskDir) ?? [])
             {
@@ -77,6 +81,16 @@ public sealed class DisksActor : CommandActor
             }
         }
         return new JsonArray(result.ToArray());
+    }
+
+    /// <summary>GuestDiskSmart of an NVMe disk, absent when the log page cannot be read (qemu-ga only logs that).</summary>
+    private JsonObject? Smart(string devNode)
+    {
+        if (_nvme.SmartLog(devNode) is not { Length: >= LinuxNvmeHealth.LogSize } log) return null;
+        return JsonObject.Of(NvmeSmartLog.Fields(log)
+            .Select(f => (f.Name, (JsonValue?)FilesystemsActor.Number(f.Value)))
+            .Prepend(("type", new JsonString("nvme")))
+            .ToArray());
     }
 
     /// <summary>The device nodes of slaves/ in reverse readdir order; absent when there is no slaves directory.</summary>

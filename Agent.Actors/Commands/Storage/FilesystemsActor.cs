@@ -8,8 +8,8 @@ namespace Agent.Actors.Commands.Storage;
 
 /// <summary>
 /// guest-get-fsinfo. The mount list and disk addresses come from procfs and sysfs at once; the
-/// usage numbers need statvfs, which can hang forever on a dead network mount, so each runs on
-/// its own thread and the reply goes out when all have answered or the deadline passes, without
+/// usage numbers need statvfs, which can hang forever on a dead mount, so each runs on a
+/// dedicated thread and the reply goes out when all have answered or the deadline passes, without
 /// the usage members of the mounts still hanging. A hung statvfs is not started again while it hangs.
 /// </summary>
 public sealed class FilesystemsActor : ReceiveActor, IWithTimers
@@ -42,6 +42,7 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
     private readonly BlockDevices _devices;
     private readonly Dictionary<long, PendingReply> _pending = new();
     private readonly Dictionary<string, Task<FilesystemUsage?>> _statvfsInFlight = new();
+    private readonly BlockingCallThreads _statvfsThreads = new("statvfs", maxIdle: 4);
     private long _nextRequest;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -78,14 +79,15 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
         foreach (var mountpoint in mountpoints)
         {
             if (!_statvfsInFlight.TryGetValue(mountpoint, out var statvfs))
-                _statvfsInFlight[mountpoint] = statvfs = Task.Factory.StartNew(
-                    () => _stats.Usage(mountpoint), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                _statvfsInFlight[mountpoint] = statvfs = _statvfsThreads.Run(() => _stats.Usage(mountpoint));
             statvfs.PipeTo(Self,
                 success: u => new UsageMeasured(request, mountpoint, u),
                 failure: _ => new UsageMeasured(request, mountpoint, null));
         }
         Timers.StartSingleTimer(request, new UsageDeadline(request), _settings.Inventory.StatvfsTimeout);
     }
+
+    protected override void PostStop() => _statvfsThreads.Dispose();
 
     private void OnUsage(UsageMeasured m)
     {
