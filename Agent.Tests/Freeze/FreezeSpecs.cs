@@ -200,6 +200,29 @@ public sealed class FreezeSpecs(ITestOutputHelper output) : FreezeSpecBase(outpu
     }
 
     [Fact]
+    public async Task A_thaw_arriving_during_an_auto_thaw_waits_for_it_and_runs_its_own_hook()
+    {
+        var go = Path.Combine(Guest.Root, "go");
+        HookScript($"[ \"$1\" = thaw ] && while [ ! -f '{go}' ]; do sleep 0.05; done; exit 0");
+        var family = Family($"hook = \"{Hook}\", auto-thaw = 60s");
+        await Succeeds(family, "guest-fsfreeze-freeze");
+        await ExpectFrozenState(true);
+
+        Clock.Advance(TimeSpan.FromSeconds(60));
+        await ExpectFrozenState(false); // filesystems thawed; the auto-thaw's hook is still running
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook thaw")), Wait);
+        family.Tell(new Actors.Commands.Execute(100, "guest-fsfreeze-thaw", JsonObject.Empty), TestActor);
+        Assert.Equal("thawed", await Status(family));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+
+        File.WriteAllText(go, "");
+        var thawed = Assert.IsType<Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+        Assert.Equal(100, thawed.Seq);
+        Assert.Equal(new JsonInt(0), thawed.Value);
+        Assert.Equal(["fsfreeze-hook freeze", "fsfreeze-hook thaw", "fsfreeze-hook thaw"], Guest.Calls());
+    }
+
+    [Fact]
     public async Task A_thaw_in_time_cancels_the_auto_thaw()
     {
         var family = Family("auto-thaw = 60s");

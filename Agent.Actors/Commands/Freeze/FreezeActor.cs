@@ -34,7 +34,7 @@ public sealed record FreezeContext(
 /// the first FIFREEZE and cleared after the last FITHAW. Beyond qemu-ga: an auto-thaw timer, and a
 /// thaw without hook when the actor stops while frozen (qemu-ga's cleanup thaws too).
 /// </summary>
-public sealed class FreezeActor : ReceiveActor, IWithTimers
+public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 {
     public static readonly CommandFamily Family = new(
         "fsfreeze",
@@ -63,6 +63,8 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers
     private Action<string?>? _afterHook;
 
     public ITimerScheduler Timers { get; set; } = null!;
+
+    public IStash Stash { get; set; } = null!;
 
     public FreezeActor(FreezeContext ctx)
     {
@@ -109,6 +111,12 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers
 
     private void OnExecute(Execute e)
     {
+        // An auto-thaw runs without the dispatcher knowing: a freeze or thaw arriving meanwhile waits for it.
+        if (_job is not null && e.Command != "guest-fsfreeze-status")
+        {
+            Stash.Stash();
+            return;
+        }
         switch (e.Command)
         {
             case "guest-fsfreeze-status":
@@ -247,7 +255,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers
             {
                 _log.Warning("auto-thaw: thawed {0} filesystem(s) that stayed frozen without a guest-fsfreeze-thaw{1}",
                     walked.Count, error is null ? "" : $"; the thaw hook failed: {error}");
-                _job = null;
+                EndJob();
                 return;
             }
             Finish(job.FreezeError is { } freezeError ? CommandFailed.Generic(job.Seq, freezeError)
@@ -304,6 +312,12 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers
     private void Finish(object reply)
     {
         _job!.ReplyTo?.Tell(reply);
+        EndJob();
+    }
+
+    private void EndJob()
+    {
         _job = null;
+        Stash.UnstashAll();
     }
 }
