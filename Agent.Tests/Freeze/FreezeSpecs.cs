@@ -223,6 +223,24 @@ public sealed class FreezeSpecs(ITestOutputHelper output) : FreezeSpecBase(outpu
     }
 
     [Fact]
+    public async Task An_auto_thaw_that_cannot_read_the_mount_table_tries_again()
+    {
+        var family = Family("auto-thaw = 60s");
+        await Succeeds(family, "guest-fsfreeze-freeze");
+        await ExpectFrozenState(true);
+        var mountinfo = Path.Combine(Guest.Root, "proc", "self", "mountinfo");
+        File.Move(mountinfo, mountinfo + ".away");
+
+        Clock.Advance(TimeSpan.FromSeconds(60));
+        Assert.Equal("frozen", await Status(family));
+
+        File.Move(mountinfo + ".away", mountinfo);
+        Clock.Advance(TimeSpan.FromSeconds(60));
+        await ExpectFrozenState(false);
+        Assert.False(Filesystems.AnyFrozen);
+    }
+
+    [Fact]
     public async Task A_thaw_in_time_cancels_the_auto_thaw()
     {
         var family = Family("auto-thaw = 60s");

@@ -61,6 +61,8 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private bool _frozen;
     private Job? _job;
     private Action<string?>? _afterHook;
+    private Task? _walk;
+    private TimeSpan _autoThawAfter;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -97,7 +99,9 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         if (!_frozen) return;
         // Never leave the guest frozen behind us (qemu-ga's cleanup does the same); no child may be
-        // started any more, so the thaw hook cannot run.
+        // started any more, so the thaw hook cannot run. A freeze walk still running would freeze
+        // behind our thaw: let it end first.
+        _walk?.Wait(_ctx.Settings.HookTimeout);
         int count;
         try { count = ThawAll(_ctx.Filesystems, MountTable.Read(_ctx.Procfs, _ctx.Stats)); }
         catch (CommandException ex)
@@ -170,8 +174,9 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         // Before the first FIFREEZE: the marker, no more log writes, only the allow-listed commands.
         SetFrozen(true);
         var filesystems = _ctx.Filesystems;
-        Task.Factory.StartNew(() => FreezeAll(filesystems, mounts, mountpoints), TaskCreationOptions.LongRunning)
-            .PipeTo(Self, failure: ex => new FreezeWalked(0, ex.Message));
+        var walk = Task.Factory.StartNew(() => FreezeAll(filesystems, mounts, mountpoints), TaskCreationOptions.LongRunning);
+        _walk = walk;
+        walk.PipeTo(Self, failure: ex => new FreezeWalked(0, ex.Message));
     }
 
     /// <summary>Innermost mounts first; EOPNOTSUPP and EBUSY (a bind mount frozen twice) are skipped and not counted.</summary>
@@ -218,8 +223,9 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         try { mounts = MountTable.Read(_ctx.Procfs, _ctx.Stats); }
         catch (CommandException ex)
         {
-            // qemu-ga leaves the state as it was and reports the mount-list error.
+            // qemu-ga leaves the state as it was and reports the mount-list error; an auto-thaw tries again later.
             _log.Error("thaw failed: {0}", ex.Message);
+            if (job.ReplyTo is null) ArmAutoThaw(_autoThawAfter);
             Finish(CommandFailed.Generic(job.Seq, job.FreezeError ?? ex.Message));
             return;
         }
@@ -272,6 +278,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
 
     private void ArmAutoThaw(TimeSpan after)
     {
+        _autoThawAfter = after;
         if (after > TimeSpan.Zero) Timers.StartSingleTimer(AutoThawTimer, AutoThawDue.Instance, after);
     }
 
