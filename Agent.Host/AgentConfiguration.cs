@@ -23,7 +23,6 @@ public sealed class AgentConfiguration
     public required IReadOnlyList<string> BlockRpcs { get; init; }
     public required IReadOnlyList<string> AllowRpcs { get; init; }
     public required bool Daemonize { get; init; }
-    public string? FsfreezeHook { get; init; }
 
     /// <summary>Loads and layers; throws <see cref="ConfigurationError"/> with qemu-ga's text.</summary>
     public static AgentConfiguration Load(CommandLine cli, string? qgaConfEnv)
@@ -101,7 +100,6 @@ public sealed class AgentConfiguration
             BlockRpcs = block,
             AllowRpcs = allow,
             Daemonize = cli.Daemonize || fileDaemon,
-            FsfreezeHook = hook,
         };
     }
 
@@ -142,7 +140,7 @@ public sealed class AgentConfiguration
         sb.Append("path=").Append(s.Channel.Path).Append('\n');
         if (s.LogFile.Length > 0) sb.Append("logfile=").Append(s.LogFile).Append('\n');
         sb.Append("pidfile=").Append(s.PidFile).Append('\n');
-        if (FsfreezeHook is not null) sb.Append("fsfreeze-hook=").Append(FsfreezeHook.Length > 0 ? FsfreezeHook : "/etc/qemu/fsfreeze-hook").Append('\n');
+        if (s.Freeze.Hook is { } hook) sb.Append("fsfreeze-hook=").Append(hook).Append('\n');
         sb.Append("statedir=").Append(s.StateDir).Append('\n');
         sb.Append("verbose=").Append(s.Verbose ? "true" : "false").Append('\n');
         sb.Append("retry-path=").Append(s.Channel.RetryPath ? "true" : "false").Append('\n');
