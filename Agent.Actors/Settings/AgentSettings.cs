@@ -1,3 +1,4 @@
+using Agent.Actors.Commands.Exec;
 using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
@@ -17,6 +18,7 @@ public sealed record AgentSettings(
     HelperSettings Helpers,
     ProcessSettings Processes,
     PowerSettings Power,
+    ExecSettings Exec,
     InventorySettings Inventory,
     FreezeSettings Freeze,
     string StateDir,
@@ -44,6 +46,7 @@ public sealed record AgentSettings(
             HelperSettings.Create(c.GetConfig("helpers")),
             ProcessSettings.Create(c.GetConfig("processes")),
             PowerSettings.Create(c),
+            ExecSettings.Create(c.GetConfig("exec")),
             InventorySettings.Create(c),
             FreezeSettings.Create(c.GetConfig("fsfreeze")),
             c.GetString("state-dir"),
