@@ -1,5 +1,6 @@
 using Agent.Actors;
 using Agent.Actors.Commands;
+using Agent.Actors.State;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 using Akka.Hosting;
@@ -63,13 +64,24 @@ public static class Program
             Console.Error.WriteLine("failed to daemonize");
             return 1;
         }
+        bool startsFrozen;
+        try
+        {
+            startsFrozen = FrozenMarker.Exists(configuration.Settings.StateDir);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
+            return 1;
+        }
         Agent.Actors.State.PidFile? pidFile = null;
         if (Agent.Actors.Processes.Daemon.IsDetachedChild)
         {
             Agent.Actors.Processes.Daemon.EnterDetachedChild();
             try
             {
-                pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
+                // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (spec §6.3).
+                if (!startsFrozen) pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
             }
             catch (IOException e)
             {
@@ -78,8 +90,13 @@ public static class Program
             }
         }
         using (pidFile)
-            return Run(configuration);
+            return Run(configuration, new FreezeState(startsFrozen),
+                deferredPidFile: Agent.Actors.Processes.Daemon.IsDetachedChild && startsFrozen);
     }
+
+    /// <summary>A warning printed the way glib's default handler does, before (or without) our log.</summary>
+    private static void GlibWarning(string message) =>
+        Console.Error.Write($"\n** (process:{Environment.ProcessId}): WARNING **: {DateTime.Now:HH:mm:ss.fff}: {message}\n");
 
     /// <summary>argv[0] as the caller typed it (qemu-ga prints it in its usage and errors).</summary>
     private static string Argv0()
@@ -103,12 +120,14 @@ public static class Program
         return QgaSchema.Standard.With(ExtensionSchema.Commands).Commands.Select(c => c.Name).Where(registered.Contains);
     }
 
-    private static int Run(AgentConfiguration configuration)
+    /// <param name="freeze">Frozen already when the marker survived a previous instance.</param>
+    /// <param name="deferredPidFile">A daemon that started frozen: write the pidfile at the first thaw.</param>
+    private static int Run(AgentConfiguration configuration, FreezeState freeze, bool deferredPidFile)
     {
         var settings = configuration.Settings;
         // qemu-ga refuses to start without its state file (handles must never be reused), except when
         // a previous instance left the filesystems frozen: then nothing may be written yet.
-        if (!File.Exists(Path.Combine(settings.StateDir, "qga.state.isfrozen")))
+        if (!freeze.Frozen)
         {
             try
             {
@@ -121,14 +140,22 @@ public static class Program
                 return 1;
             }
         }
-        var log = new LoggerConfiguration()
-            .MinimumLevel.Is(settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error);
+        if (freeze.Frozen)
+            GlibWarning("previous instance appears to have exited with frozen filesystems. deferring logging/pidfile creation " +
+                        "and disabling non-fsfreeze-safe commands until guest-fsfreeze-thaw is issued, or filesystems are " +
+                        $"manually unfrozen and the file {FrozenMarker.PathIn(settings.StateDir)} is removed");
+
+        var level = settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error;
+        Serilog.Core.Logger Stderr() => new LoggerConfiguration().MinimumLevel.Is(level)
+            .WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
+        Serilog.Core.Logger Target() => settings.LogFile.Length > 0
+            ? new LoggerConfiguration().MinimumLevel.Is(level).WriteTo.File(new QemuLogFormat(), settings.LogFile).CreateLogger()
+            : Stderr();
         try
         {
-            log = settings.LogFile.Length > 0
-                ? log.WriteTo.File(new QemuLogFormat(), settings.LogFile)
-                : log.WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose);
-            Log.Logger = log.CreateLogger();
+            Log.Logger = new LoggerConfiguration().MinimumLevel.Is(level)
+                .WriteTo.Sink(new FrozenLogGate(freeze, Target, Stderr))
+                .CreateLogger();
         }
         catch (Exception e)
         {
@@ -136,8 +163,18 @@ public static class Program
             return 1;
         }
 
+        Agent.Actors.State.PidFile? latePidFile = null;
+        if (deferredPidFile)
+            freeze.Subscribe(frozen =>
+            {
+                if (frozen || latePidFile is not null) return;
+                try { latePidFile = Agent.Actors.State.PidFile.Create(settings.PidFile); }
+                catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
+            });
+
         var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(
             new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Services.AddSingleton<IHostLifetime>(sp => new AgentLifetime(sp.GetRequiredService<IHostApplicationLifetime>(), freeze));
         builder.Services.AddAkka("agent", (akka, _) =>
         {
             akka.AddHocon(configuration.Config, HoconAddMode.Prepend);
@@ -149,7 +186,7 @@ public static class Program
             });
             akka.WithActors((system, registry) =>
             {
-                registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings), "agent"));
+                registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent"));
             });
         });
 
@@ -173,6 +210,7 @@ public static class Program
         }
         finally
         {
+            latePidFile?.Dispose();
             Log.CloseAndFlush();
         }
         return exitCode;
