@@ -10,7 +10,7 @@ namespace Agent.Actors;
 
 /// <summary>
 /// /user/agent: the root of the agent's tree. Starts the reaper, the dispatcher (with the command
-/// families) and the channel; restarts a failed channel without touching the dispatcher's state.
+/// families) and the channel.
 /// </summary>
 public sealed class AgentSupervisor : ReceiveActor
 {
@@ -28,6 +28,13 @@ public sealed class AgentSupervisor : ReceiveActor
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }
+
+    /// <summary>
+    /// Resume, never restart: a restart would drop the reaper's watched pids and rebuild every command
+    /// family (open file handles, exec results). A failing message is logged and skipped.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() =>
+        new OneForOneStrategy(Decider.From(Directive.Resume));
 
     public static Props Props(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families) =>
         Akka.Actor.Props.Create(() => new AgentSupervisor(settings, openTransport, families));

@@ -56,7 +56,29 @@ public static class Program
             Console.Out.Write(configuration.DumpKeyFile());
             return 0;
         }
-        return Run(configuration);
+        if (configuration.Daemonize && !Agent.Actors.Processes.Daemon.IsDetachedChild)
+        {
+            var errno = Agent.Actors.Processes.Daemon.Detach(Environment.ProcessPath!, args);
+            if (errno == 0) return 0;
+            Console.Error.WriteLine("failed to daemonize");
+            return 1;
+        }
+        Agent.Actors.State.PidFile? pidFile = null;
+        if (Agent.Actors.Processes.Daemon.IsDetachedChild)
+        {
+            Agent.Actors.Processes.Daemon.EnterDetachedChild();
+            try
+            {
+                pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine(e.Message);
+                return 1;
+            }
+        }
+        using (pidFile)
+            return Run(configuration);
     }
 
     /// <summary>argv[0] as the caller typed it (qemu-ga prints it in its usage and errors).</summary>

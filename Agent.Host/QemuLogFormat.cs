@@ -19,7 +19,19 @@ public sealed class QemuLogFormat : ITextFormatter
             _ => "debug",
         });
         output.Write(": ");
-        output.Write(logEvent.RenderMessage());
+        // Strings go in bare, as glib's printf-style messages have them (Serilog would quote them).
+        foreach (var token in logEvent.MessageTemplate.Tokens)
+        {
+            if (token is Serilog.Parsing.PropertyToken p && logEvent.Properties.TryGetValue(p.PropertyName, out var value))
+            {
+                if (value is ScalarValue { Value: string text }) output.Write(text);
+                else value.Render(output);
+            }
+            else
+            {
+                token.Render(logEvent.Properties, output);
+            }
+        }
         if (logEvent.Exception is not null) output.Write($" ({logEvent.Exception.Message})");
         output.Write('\n');
     }

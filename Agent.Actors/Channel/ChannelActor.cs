@@ -29,8 +29,12 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     private readonly int _readPauseThreshold;
     private ITransport? _transport;
     private readonly IActorRef _dispatcher;
-    private long _currentConn;
     private long _outstanding;
+    // Items per connection still owed an answer. A client that sent its requests and then shut down
+    // its write side (echo ... | socat) still gets its replies: the connection ends only when this
+    // drains, as qemu-ga answers everything it read before handling the EOF.
+    private readonly Dictionary<long, int> _owed = new();
+    private readonly HashSet<long> _hungUp = new();
     private bool _writing;
     private bool _readingPaused;
 
@@ -45,13 +49,14 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
         // we stop reading, so a host that never reads its replies cannot grow our memory.
         _readPauseThreshold = Math.Max(1, settings.MaxQueuedRequests) * 4;
 
-        Receive<ClientConnected>(c =>
-        {
-            _currentConn = c.Conn;
-            _log.Debug("client {0} connected", c.Conn);
-        });
+        Receive<ClientConnected>(c => _log.Debug("client {0} connected", c.Conn));
         Receive<BytesReceived>(OnBytes);
-        Receive<ClientDisconnected>(c => _log.Debug("client {0} disconnected", c.Conn));
+        Receive<ClientDisconnected>(c =>
+        {
+            _log.Debug("client {0} disconnected", c.Conn);
+            _hungUp.Add(c.Conn);
+            EndIfSettled(c.Conn);
+        });
         Receive<TransportFailed>(OnTransportFailed);
         Receive<Dispatcher.Delivery>(OnDelivery);
         Receive<WriteDone>(OnWriteDone);
@@ -113,24 +118,39 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
 
     private void OnBytes(BytesReceived received)
     {
-        _currentConn = received.Conn;
         _items.Clear();
         _streamer.Feed(received.Data, _items);
         foreach (var item in _items)
         {
             _outstanding++;
+            _owed[received.Conn] = _owed.GetValueOrDefault(received.Conn) + 1;
             _dispatcher.Tell(new Dispatcher.Submit(received.Conn, item));
         }
         UpdateReading();
     }
 
+    /// <summary>One item of <paramref name="conn"/> is answered (written, dropped, or needed no reply).</summary>
+    private void Settle(long conn)
+    {
+        _outstanding--;
+        if (--_owed[conn] == 0) _owed.Remove(conn);
+        EndIfSettled(conn);
+        UpdateReading();
+    }
+
+    private void EndIfSettled(long conn)
+    {
+        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn)) return;
+        _hungUp.Remove(conn);
+        _transport?.EndConnection(conn);
+    }
+
     private void OnDelivery(Dispatcher.Delivery delivery)
     {
-        if (delivery.Line is null || delivery.Conn != _currentConn || _transport is null)
+        if (delivery.Line is null || _transport is null)
         {
-            // No reply (suspend/shutdown success) or its client is gone: qemu-ga's write would fail too.
-            _outstanding--;
-            UpdateReading();
+            // No reply (suspend/shutdown success), or no transport to write to.
+            Settle(delivery.Conn);
             return;
         }
         _writes.Enqueue(delivery);
@@ -154,16 +174,11 @@ public sealed class ChannelActor : ReceiveActor, IWithTimers
     {
         _writing = false;
         _writes.Dequeue();
-        _outstanding--;
+        // A failed write (the client has gone) drops the reply; it is never sent to a successor,
+        // since each connection has its own socket.
         if (done.Error is not null)
             _log.Warning("dropped a reply to client {0}: {1}", done.Conn, done.Error.Message);
-        // Replies queued for a client that has gone are dropped, not written to its successor.
-        while (_writes.TryPeek(out var head) && head.Conn != _currentConn)
-        {
-            _writes.Dequeue();
-            _outstanding--;
-        }
-        UpdateReading();
+        Settle(done.Conn);
         WriteNext();
     }
 

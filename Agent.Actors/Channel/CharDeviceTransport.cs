@@ -164,6 +164,9 @@ public sealed unsafe class CharDeviceTransport : ITransport
         }
     }
 
+    /// <summary>A char device has no connection to end: the port stays open for the agent's life.</summary>
+    public void EndConnection(long conn) { }
+
     public void SetReading(bool enabled)
     {
         _reading = enabled;

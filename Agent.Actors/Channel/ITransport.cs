@@ -17,4 +17,10 @@ public interface ITransport : IDisposable
 
     /// <summary>Stops or resumes reading: the channel's backpressure when replies pile up.</summary>
     void SetReading(bool enabled);
+
+    /// <summary>
+    /// After a ClientDisconnected, the channel calls this once every reply owed to that connection has
+    /// been written or dropped; a listener then closes the socket and accepts the next client.
+    /// </summary>
+    void EndConnection(long conn);
 }

@@ -18,6 +18,7 @@ public sealed class ListenTransport : ITransport
     private Socket? _listener;
     private volatile Socket? _client;
     private long _conn;
+    private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ListenTransport(Func<Socket> createListener, int readSize)
     {
@@ -29,10 +30,23 @@ public sealed class ListenTransport : ITransport
     public static ListenTransport Unix(string path, int readSize) => new(() =>
     {
         File.Delete(path);
-        var s = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        return Listen(AddressFamily.Unix, new UnixDomainSocketEndPoint(path));
+    }, readSize);
+
+    /// <summary>vsock-listen on "&lt;cid&gt;:&lt;port&gt;".</summary>
+    public static ListenTransport Vsock(string address, int readSize)
+    {
+        var endPoint = VsockEndPoint.Parse(address);
+        return new(() => Listen(VsockEndPoint.Family, endPoint), readSize);
+    }
+
+    /// <summary>Backlog 1, as qemu-ga listens.</summary>
+    private static Socket Listen(AddressFamily family, EndPoint endPoint)
+    {
+        var s = new Socket(family, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
-            s.Bind(new UnixDomainSocketEndPoint(path));
+            s.Bind(endPoint);
             s.Listen(1);
             return s;
         }
@@ -41,27 +55,6 @@ public sealed class ListenTransport : ITransport
             s.Dispose();
             throw;
         }
-    }, readSize);
-
-    /// <summary>vsock-listen on "&lt;cid&gt;:&lt;port&gt;".</summary>
-    public static ListenTransport Vsock(string address, int readSize)
-    {
-        var endPoint = VsockEndPoint.Parse(address);
-        return new(() =>
-        {
-            var s = new Socket(VsockEndPoint.Family, SocketType.Stream, ProtocolType.Unspecified);
-            try
-            {
-                s.Bind(endPoint);
-                s.Listen(1);
-                return s;
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
-        }, readSize);
     }
 
     public void Start(IActorRef owner)
@@ -79,6 +72,7 @@ public sealed class ListenTransport : ITransport
             {
                 var client = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
                 var conn = Interlocked.Increment(ref _conn);
+                _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 _client = client;
                 owner.Tell(new ChannelActor.ClientConnected(conn));
                 try
@@ -101,9 +95,12 @@ public sealed class ListenTransport : ITransport
                 {
                     // The write side closed a client that stopped reading.
                 }
+                // The client may only have shut down its write side: it still gets the replies to what
+                // it sent, and the next client waits until then, as with qemu-ga.
+                owner.Tell(new ChannelActor.ClientDisconnected(conn));
+                await _ended.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
                 _client = null;
                 client.Dispose();
-                owner.Tell(new ChannelActor.ClientDisconnected(conn));
             }
         }
         catch (OperationCanceledException) when (_stop.IsCancellationRequested)
@@ -135,6 +132,11 @@ public sealed class ListenTransport : ITransport
             client.Dispose();
             throw;
         }
+    }
+
+    public void EndConnection(long conn)
+    {
+        if (Interlocked.Read(ref _conn) == conn) _ended.TrySetResult();
     }
 
     public void SetReading(bool enabled)

@@ -78,3 +78,35 @@ internal static partial class Native
 
     public static string StrError(int errno) => Marshal.GetPInvokeErrorMessage(errno);
 }
+
+/// <summary>libc calls for the daemon's own files (umask, pidfile lock).</summary>
+internal static partial class Native
+{
+    public const int O_CREAT = 0x40;
+    public const int F_SETLK = 6;
+    public const short F_WRLCK = 1;
+
+    /// <summary>struct flock on x86-64 Linux.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Flock
+    {
+        public short Type;
+        public short Whence;
+        public long Start;
+        public long Len;
+        public int Pid;
+    }
+
+    /// <summary>open(2) with a creation mode.</summary>
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "umask")]
+    public static partial uint Umask(uint mask);
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int fcntl(int fd, int command, ref Flock request);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int ftruncate(int fd, long length);
+}

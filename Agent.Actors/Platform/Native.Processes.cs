@@ -5,13 +5,13 @@ namespace Agent.Actors.Platform;
 /// <summary>
 /// libc calls for spawning and reaping children (glibc, Linux x86-64/arm64). The runtime's own
 /// Process class is not used for helpers: it folds a killing signal into 128+n and may reap
-/// children it does not own (dotnet-akka-notes §2).
+/// children it does not own (dotnet-akka-notes §2). open/close/read/write/poll and the shared
+/// errno/poll constants live in Native.Channel.cs.
 /// </summary>
 internal static partial class Native
 {
-    // EINTR, EAGAIN, O_CLOEXEC, the POLL* bits, PollFd and StrError are shared with Native.Channel.cs.
-    public const int ECHILD = 10;
     public const int ENOENT = 2;
+    public const int ECHILD = 10;
 
     public const int SIGKILL = 9;
     public const int SIGCHLD = 17;
@@ -33,86 +33,65 @@ internal static partial class Native
     public const int FileActionsSize = 128;
     public const int SigSetSize = 128;
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial int posix_spawn(out int pid, [MarshalAs(UnmanagedType.LPUTF8Str)] string path,
-        void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
+    public const nint SIG_DFL = 0;
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial int posix_spawnp(out int pid, [MarshalAs(UnmanagedType.LPUTF8Str)] string file,
-        void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
+    [LibraryImport("libc", EntryPoint = "posix_spawn", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int PosixSpawn(out int pid, string path, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_init(void* actions);
+    /// <summary>posix_spawn with a PATH search for a bare program name.</summary>
+    [LibraryImport("libc", EntryPoint = "posix_spawnp", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int PosixSpawnP(out int pid, string file, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_destroy(void* actions);
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_init")]
+    public static unsafe partial int SpawnFileActionsInit(void* actions);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_adddup2(void* actions, int fd, int newFd);
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_destroy")]
+    public static unsafe partial int SpawnFileActionsDestroy(void* actions);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_addopen(void* actions, int fd,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
+    public static unsafe partial int SpawnFileActionsAddDup2(void* actions, int fd, int newFd);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_addclose(void* actions, int fd);
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int SpawnFileActionsAddOpen(void* actions, int fd, string path, int flags, int mode);
 
     /// <summary>glibc ≥ 2.29.</summary>
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawn_file_actions_addchdir_np(void* actions,
-        [MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Utf8)]
+    public static unsafe partial int SpawnFileActionsAddChdir(void* actions, string path);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_init(void* attr);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_init")]
+    public static unsafe partial int SpawnAttrInit(void* attr);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_destroy(void* attr);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_destroy")]
+    public static unsafe partial int SpawnAttrDestroy(void* attr);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_setflags(void* attr, short flags);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setflags")]
+    public static unsafe partial int SpawnAttrSetFlags(void* attr, short flags);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_setpgroup(void* attr, int pgroup);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setpgroup")]
+    public static unsafe partial int SpawnAttrSetPGroup(void* attr, int pgroup);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_setsigdefault(void* attr, void* sigset);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setsigdefault")]
+    public static unsafe partial int SpawnAttrSetSigDefault(void* attr, void* sigset);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int posix_spawnattr_setsigmask(void* attr, void* sigset);
+    [LibraryImport("libc", EntryPoint = "posix_spawnattr_setsigmask")]
+    public static unsafe partial int SpawnAttrSetSigMask(void* attr, void* sigset);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int sigemptyset(void* set);
+    [LibraryImport("libc", EntryPoint = "sigemptyset")]
+    public static unsafe partial int SigEmptySet(void* set);
 
-    [LibraryImport("libc")]
-    public static unsafe partial int sigfillset(void* set);
+    [LibraryImport("libc", EntryPoint = "sigfillset")]
+    public static unsafe partial int SigFillSet(void* set);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int waitpid(int pid, out int status, int options);
+    [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
+    public static partial int WaitPid(int pid, out int status, int options);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int kill(int pid, int sig);
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    public static partial int Kill(int pid, int sig);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial int pipe2(int* fds, int flags);
+    [LibraryImport("libc", EntryPoint = "pipe2", SetLastError = true)]
+    public static unsafe partial int Pipe2(int* fds, int flags);
 
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial nint read(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial nint write(int fd, byte* buffer, nint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial int close(int fd);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial int poll(PollFd* fds, nuint count, int timeoutMs);
-
-    /// <summary>sighandler_t signal(int, sighandler_t); 0 is SIG_DFL.</summary>
-    [LibraryImport("libc", SetLastError = true)]
-    public static partial nint signal(int signum, nint handler);
-
-    public const nint SIG_DFL = 0;
+    /// <summary>sighandler_t signal(int, sighandler_t).</summary>
+    [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
+    public static partial nint Signal(int signum, nint handler);
 }

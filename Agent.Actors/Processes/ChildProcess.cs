@@ -64,7 +64,6 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
         Receive<TimeoutElapsed>(_ => OnTimeout());
         Receive<ChildReapFailed>(f =>
         {
-            _exit = null;
             _pid = -1; // gone: never signal a pid we no longer own
             _owner.Tell(new ChildLost(f.Pid, f.Reason));
             Context.Stop(Self);
@@ -87,7 +86,18 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
         _owner.Tell(new ChildStarted(_pid));
         _reaper.Tell(new Watch(_pid, Self));
         var self = Self;
-        _pump = PipePump.Start(child, _spec.Input, _spec.OutputLimit, drained => self.Tell(drained));
+        try
+        {
+            _pump = PipePump.Start(child, _spec.Input, _spec.OutputLimit, drained => self.Tell(drained));
+        }
+        catch (IOException e)
+        {
+            // Out of fds for the pump's wake pipe: the child cannot be served, so it goes (the reaper collects it).
+            child.CloseParentEnds();
+            _owner.Tell(new ChildLost(_pid, e.Message));
+            Context.Stop(Self);
+            return;
+        }
         if (_pump is null) _output = new PipePump.Drained([], false, [], false);
         if (_spec.Timeout is { } timeout) Timers.StartSingleTimer("timeout", TimeoutElapsed.Instance, timeout);
     }
@@ -117,8 +127,8 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
     /// </summary>
     private void KillGroup()
     {
-        if (Native.kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
-            Native.kill(_pid, Native.SIGKILL);
+        if (Native.Kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
+            Native.Kill(_pid, Native.SIGKILL);
     }
 
     private void CompleteIfDone()

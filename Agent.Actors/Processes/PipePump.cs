@@ -41,7 +41,7 @@ internal sealed class PipePump
     {
         if (child.StdinFd < 0 && child.StdoutFd < 0 && child.StderrFd < 0) return null;
         var wake = stackalloc int[2];
-        if (Native.pipe2(wake, Native.O_CLOEXEC) != 0)
+        if (Native.Pipe2(wake, Native.O_CLOEXEC) != 0)
             throw new IOException($"cannot create pipe FDs: {Native.StrError(Marshal.GetLastPInvokeError())}");
         var pump = new PipePump(wake[0], wake[1], child, input, limit, onDrained);
         new Thread(pump.Run, 256 * 1024) { IsBackground = true, Name = $"child-io-{child.Pid}" }.Start();
@@ -52,7 +52,7 @@ internal sealed class PipePump
     public void Cancel()
     {
         var fd = Interlocked.Exchange(ref _wakeWrite, -1);
-        if (fd >= 0) Native.close(fd);
+        if (fd >= 0) Native.Close(fd);
     }
 
     private unsafe void Run()
@@ -72,7 +72,7 @@ internal sealed class PipePump
                 if (_stdout is { Open: true }) { stdoutAt = n; fds[n++] = new Native.PollFd { Fd = _stdout.Fd, Events = Native.POLLIN }; }
                 if (_stderr is { Open: true }) { stderrAt = n; fds[n++] = new Native.PollFd { Fd = _stderr.Fd, Events = Native.POLLIN }; }
 
-                if (Native.poll(fds, (nuint)n, -1) < 0)
+                if (Native.Poll(fds, (nuint)n, -1) < 0)
                 {
                     if (Marshal.GetLastPInvokeError() == Native.EINTR) continue;
                     break;
@@ -88,7 +88,7 @@ internal sealed class PipePump
             CloseStdin();
             _stdout?.Close();
             _stderr?.Close();
-            Native.close(_wakeRead);
+            Native.Close(_wakeRead);
             if (!cancelled)
                 _onDrained(new Drained(
                     _stdout?.Bytes ?? [], _stdout?.Truncated ?? false,
@@ -101,7 +101,7 @@ internal sealed class PipePump
     {
         var count = Math.Min(PipeBuf, _input!.Length - _inputOffset);
         nint written;
-        fixed (byte* p = &_input[_inputOffset]) written = Native.write(_stdin, p, count);
+        fixed (byte* p = &_input[_inputOffset]) written = Native.Write(_stdin, p, count);
         if (written < 0)
         {
             var errno = Marshal.GetLastPInvokeError();
@@ -116,7 +116,7 @@ internal sealed class PipePump
     private void CloseStdin()
     {
         if (_stdin < 0) return;
-        Native.close(_stdin);
+        Native.Close(_stdin);
         _stdin = -1;
     }
 
@@ -131,7 +131,7 @@ internal sealed class PipePump
         public unsafe void ReadOnce(byte[] buffer)
         {
             nint n;
-            fixed (byte* p = buffer) n = Native.read(Fd, p, buffer.Length);
+            fixed (byte* p = buffer) n = Native.Read(Fd, p, buffer.Length);
             if (n < 0)
             {
                 if (Marshal.GetLastPInvokeError() is Native.EINTR or Native.EAGAIN) return;
@@ -147,7 +147,7 @@ internal sealed class PipePump
         public void Close()
         {
             if (Fd < 0) return;
-            Native.close(Fd);
+            Native.Close(Fd);
             Fd = -1;
         }
     }

@@ -57,10 +57,12 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     /// For Main, before anything else: an inherited SIG_IGN for SIGCHLD makes the kernel auto-reap,
     /// so waitpid would only ever see ECHILD and the runtime's Process would hang.
     /// </summary>
-    public static void ResetChildSignalDisposition() => Native.signal(Native.SIGCHLD, Native.SIG_DFL);
+    public static void ResetChildSignalDisposition() => Native.Signal(Native.SIGCHLD, Native.SIG_DFL);
 
     protected override void PreStart()
     {
+        if (Environment.ProcessId == 1)
+            _log.Warning("running as pid 1: the .NET runtime then reaps every child itself, so helpers' exit statuses can be lost");
         var self = Self;
         _subscription = _signals.Subscribe(() => self.Tell(ChildSignal.Instance));
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, _settings.ReapSweepInterval);
@@ -84,7 +86,7 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     private void TryReap(int pid, IActorRef owner)
     {
         int rc, status;
-        do rc = Native.waitpid(pid, out status, Native.WNOHANG);
+        do rc = Native.WaitPid(pid, out status, Native.WNOHANG);
         while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
 
         if (rc == 0) return; // still running

@@ -11,7 +11,15 @@ namespace Agent.Actors.Processes;
 internal static class Spawner
 {
     /// <summary>A started child and the parent's pipe ends (-1 where the stream is not piped).</summary>
-    public sealed record Spawned(int Pid, int StdinFd, int StdoutFd, int StderrFd);
+    public sealed record Spawned(int Pid, int StdinFd, int StdoutFd, int StderrFd)
+    {
+        /// <summary>For when nobody will pump the pipes after all.</summary>
+        public void CloseParentEnds()
+        {
+            foreach (var fd in new[] { StdinFd, StdoutFd, StderrFd })
+                if (fd >= 0) Native.Close(fd);
+        }
+    }
 
     private const string DevNull = "/dev/null";
 
@@ -29,7 +37,7 @@ internal static class Spawner
         {
             fixed (int* fds = p)
             {
-                if (Native.pipe2(fds, Native.O_CLOEXEC) != 0)
+                if (Native.Pipe2(fds, Native.O_CLOEXEC) != 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
                     CloseAll(pipes);
@@ -42,39 +50,39 @@ internal static class Spawner
         var attr = stackalloc byte[Native.SpawnAttrSize];
         var allSignals = stackalloc byte[Native.SigSetSize];
         var noSignals = stackalloc byte[Native.SigSetSize];
-        Native.posix_spawn_file_actions_init(actions);
-        Native.posix_spawnattr_init(attr);
+        Native.SpawnFileActionsInit(actions);
+        Native.SpawnAttrInit(attr);
         var strings = new List<IntPtr>();
         try
         {
-            if (stdin is null) Native.posix_spawn_file_actions_addopen(actions, 0, DevNull, Native.O_RDONLY, 0);
-            else Native.posix_spawn_file_actions_adddup2(actions, stdin[0], 0);
+            if (stdin is null) Native.SpawnFileActionsAddOpen(actions, 0, DevNull, Native.O_RDONLY, 0);
+            else Native.SpawnFileActionsAddDup2(actions, stdin[0], 0);
 
-            if (stdout is null) Native.posix_spawn_file_actions_addopen(actions, 1, DevNull, Native.O_WRONLY, 0);
-            else Native.posix_spawn_file_actions_adddup2(actions, stdout[1], 1);
+            if (stdout is null) Native.SpawnFileActionsAddOpen(actions, 1, DevNull, Native.O_WRONLY, 0);
+            else Native.SpawnFileActionsAddDup2(actions, stdout[1], 1);
 
             switch (spec.Stderr)
             {
-                case OutputMode.Capture: Native.posix_spawn_file_actions_adddup2(actions, stderr![1], 2); break;
-                case OutputMode.MergeIntoStdout: Native.posix_spawn_file_actions_adddup2(actions, 1, 2); break;
-                default: Native.posix_spawn_file_actions_addopen(actions, 2, DevNull, Native.O_WRONLY, 0); break;
+                case OutputMode.Capture: Native.SpawnFileActionsAddDup2(actions, stderr![1], 2); break;
+                case OutputMode.MergeIntoStdout: Native.SpawnFileActionsAddDup2(actions, 1, 2); break;
+                default: Native.SpawnFileActionsAddOpen(actions, 2, DevNull, Native.O_WRONLY, 0); break;
             }
 
-            if (spec.WorkingDirectory is { } dir) Native.posix_spawn_file_actions_addchdir_np(actions, dir);
+            if (spec.WorkingDirectory is { } dir) Native.SpawnFileActionsAddChdir(actions, dir);
 
             // The runtime ignores SIGPIPE and may block signals on its threads; children start clean.
-            Native.sigfillset(allSignals);
-            Native.sigemptyset(noSignals);
-            Native.posix_spawnattr_setsigdefault(attr, allSignals);
-            Native.posix_spawnattr_setsigmask(attr, noSignals);
+            Native.SigFillSet(allSignals);
+            Native.SigEmptySet(noSignals);
+            Native.SpawnAttrSetSigDefault(attr, allSignals);
+            Native.SpawnAttrSetSigMask(attr, noSignals);
             var flags = (short)(Native.POSIX_SPAWN_SETSIGDEF | Native.POSIX_SPAWN_SETSIGMASK);
             if (spec.NewSession) flags |= Native.POSIX_SPAWN_SETSID;
             else
             {
                 flags |= Native.POSIX_SPAWN_SETPGROUP;
-                Native.posix_spawnattr_setpgroup(attr, 0);
+                Native.SpawnAttrSetPGroup(attr, 0);
             }
-            Native.posix_spawnattr_setflags(attr, flags);
+            Native.SpawnAttrSetFlags(attr, flags);
 
             var argv = ToNative([spec.Program, .. spec.Arguments], strings);
             var envp = ToNative(spec.Environment ?? InheritedEnvironment(), strings);
@@ -83,14 +91,14 @@ internal static class Spawner
             fixed (IntPtr* pEnvp = envp)
             {
                 rc = spec.Program.Contains('/')
-                    ? Native.posix_spawn(out pid, spec.Program, actions, attr, pArgv, pEnvp)
-                    : Native.posix_spawnp(out pid, spec.Program, actions, attr, pArgv, pEnvp);
+                    ? Native.PosixSpawn(out pid, spec.Program, actions, attr, pArgv, pEnvp)
+                    : Native.PosixSpawnP(out pid, spec.Program, actions, attr, pArgv, pEnvp);
             }
 
             // The child's ends now live in the child (or nowhere, on failure).
-            if (stdin is not null) { Native.close(stdin[0]); stdin[0] = -1; }
-            if (stdout is not null) { Native.close(stdout[1]); stdout[1] = -1; }
-            if (stderr is not null) { Native.close(stderr[1]); stderr[1] = -1; }
+            if (stdin is not null) { Native.Close(stdin[0]); stdin[0] = -1; }
+            if (stdout is not null) { Native.Close(stdout[1]); stdout[1] = -1; }
+            if (stderr is not null) { Native.Close(stderr[1]); stderr[1] = -1; }
             if (rc != 0)
             {
                 CloseAll(pipes);
@@ -102,8 +110,8 @@ internal static class Spawner
         finally
         {
             foreach (var s in strings) Marshal.FreeCoTaskMem(s);
-            Native.posix_spawn_file_actions_destroy(actions);
-            Native.posix_spawnattr_destroy(attr);
+            Native.SpawnFileActionsDestroy(actions);
+            Native.SpawnAttrDestroy(attr);
         }
     }
 
@@ -126,6 +134,6 @@ internal static class Spawner
     {
         foreach (var p in pipes)
             foreach (var fd in p)
-                if (fd >= 0) Native.close(fd);
+                if (fd >= 0) Native.Close(fd);
     }
 }

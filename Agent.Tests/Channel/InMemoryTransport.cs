@@ -43,6 +43,10 @@ public sealed class InMemoryTransport : ITransport
 
     public void SetReading(bool enabled) => Reading = enabled;
 
+    public List<long> EndedConnections { get; } = new();
+
+    public void EndConnection(long conn) => EndedConnections.Add(conn);
+
     /// <summary>Reads one reply line (without its '\n'); a leading 0xFF is kept as the char U+00FF.</summary>
     public async Task<string> ReadLineAsync(TimeSpan? timeout = null)
     {

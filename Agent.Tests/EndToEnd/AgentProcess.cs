@@ -160,6 +160,9 @@ public sealed partial class AgentProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Half-close, as `echo ... | socat - UNIX-CONNECT:` does after its input ends.</summary>
+    public void ShutdownWrite() => _socket!.Shutdown(SocketShutdown.Send);
+
     public void CloseConnection()
     {
         _socket?.Dispose();

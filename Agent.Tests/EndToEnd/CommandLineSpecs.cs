@@ -72,4 +72,27 @@ public sealed class CommandLineSpecs
         var (code, _, _) = await RunAsync("-m", "virtio-serial", "-p", "/nonexistent/port");
         Assert.Equal(1, code);
     }
+
+    [Fact]
+    public async Task Logfile_with_verbose_gets_qemu_formatted_lines_and_stderr_stays_empty()
+    {
+        var log = Path.Combine(Path.GetTempPath(), $"agent-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using (var agent = await AgentProcess.StartOursAsync("-l", log, "-v"))
+            {
+                Assert.Equal("{\"return\": {}}", await agent.RoundTripAsync("{\"execute\":\"guest-ping\"}"));
+                Assert.Equal(0, await agent.TerminateAsync());
+                Assert.Equal("", agent.Stderr.Trim());
+            }
+            var lines = File.ReadAllLines(log);
+            Assert.NotEmpty(lines);
+            Assert.All(lines, l => Assert.Matches(@"^\d+\.\d{6}: (error|critical|warning|message|info|debug): ", l));
+            Assert.Contains(lines, l => l.Contains("Guest agent version 10.2.50 started"));
+        }
+        finally
+        {
+            File.Delete(log);
+        }
+    }
 }

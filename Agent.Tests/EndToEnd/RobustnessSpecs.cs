@@ -33,6 +33,21 @@ public sealed class RobustnessSpecs
     }
 
     [Fact]
+    public async Task A_client_that_shuts_down_its_write_side_still_gets_every_reply_then_the_next_is_served()
+    {
+        await using var agent = await AgentProcess.StartOursAsync();
+        await agent.SendAsync("{\"execute\":\"guest-ping\"}\n{\"execute\":\"guest-sync\",\"arguments\":{\"id\":12}}\n");
+        agent.ShutdownWrite();
+        Assert.Equal("{\"return\": {}}", await agent.ReadLineAsync());
+        Assert.Equal("{\"return\": 12}", await agent.ReadLineAsync());
+        await Assert.ThrowsAsync<EndOfStreamException>(() => agent.ReadLineAsync());
+        agent.CloseConnection();
+        await agent.ConnectAsync();
+        Assert.Equal("{\"return\": 13}", await agent.RoundTripAsync("{\"execute\":\"guest-sync\",\"arguments\":{\"id\":13}}"));
+        Assert.Equal(0, await agent.TerminateAsync());
+    }
+
+    [Fact]
     public async Task A_host_that_vanishes_with_replies_unread_does_not_disturb_the_next_one()
     {
         await using var agent = await AgentProcess.StartOursAsync();

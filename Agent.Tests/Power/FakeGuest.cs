@@ -48,14 +48,17 @@ public sealed class FakeGuest : IDisposable
     public IReadOnlyList<string> Calls() =>
         File.Exists(CallsLog) ? File.ReadAllLines(CallsLog) : [];
 
-    /// <summary>Agent settings over the fake roots, with extra HOCON for the agent section.</summary>
-    public AgentSettings Settings(string agentHocon = "") => AgentSettings.Create(ConfigurationFactory.ParseString($$"""
+    /// <summary>HOCON pointing every root and the helper path into the fake guest, plus extra agent keys.</summary>
+    public string Hocon(string agentHocon = "") => $$"""
         agent {
           paths { sysfs = "{{Root}}/sys", procfs = "{{Root}}/proc", etc = "{{Root}}/etc", dev = "{{Root}}/dev" }
           helpers.path = ["{{Bin}}"]
           {{agentHocon}}
         }
-        """));
+        """;
+
+    /// <summary>Agent settings over the fake roots, with extra HOCON for the agent section.</summary>
+    public AgentSettings Settings(string agentHocon = "") => AgentSettings.Create(ConfigurationFactory.ParseString(Hocon(agentHocon)));
 
     private static void Write(string path, string content)
     {

@@ -66,7 +66,7 @@ public abstract class PowerSpecBase : TestKit
     protected async Task HelperStarted(string call)
     {
         await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains(call)), Wait);
-        await Task.Delay(200); // the owner arms its timeout right after spawning; give it that moment
+        await Task.Delay(500); // the owner arms its timeout right after spawning; give it that moment
     }
 
     protected override void Dispose(bool disposing)

@@ -123,4 +123,24 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
         Assert.Equal("the requested suspend mode is not supported by the guest",
             await Fails(Power(Qemu + "\nsuspend.strategies = [pm-utils]"), "guest-suspend-ram"));
     }
+
+    [Fact]
+    public async Task A_sysfs_write_that_returns_only_after_resume_is_never_timed_out()
+    {
+        // state is a FIFO: the probe's read waits for us to write the offer, and the executor's write
+        // waits for us to read it, as the kernel's write returns only after resume.
+        var state = Guest.SysPath("power/state");
+        File.Delete(state);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [state])) await mkfifo.WaitForExitAsync();
+        var power = Power(Qemu + "\nsuspend.strategies = [sysfs]\nsuspend.execute-timeout = 1s");
+        power.Tell(new Agent.Actors.Commands.Execute(1, "guest-suspend-ram", Agent.Protocol.Json.JsonObject.Empty), TestActor);
+
+        await Task.Run(() => File.WriteAllText(state, "freeze mem disk\n")).WaitAsync(Wait);
+        Clock.Advance(TimeSpan.FromHours(1));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+
+        var written = await Task.Run(() => File.ReadAllText(state)).WaitAsync(Wait);
+        Assert.Equal("mem", written);
+        Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+    }
 }

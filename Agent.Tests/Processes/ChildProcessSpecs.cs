@@ -122,6 +122,18 @@ public sealed class ChildProcessSpecs : TestKit
         Assert.Equal(2, (await ExpectMsgAsync<ChildSpawnFailed>(Wait)).Errno);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task The_child_leads_its_own_process_group_and_by_default_its_own_session(bool newSession)
+    {
+        var done = await Run(new SpawnSpec("/bin/sh", ["-c", "cut -d' ' -f1,5,6 /proc/$$/stat"], Stdout: OutputMode.Capture, NewSession: newSession));
+        var f = Encoding.ASCII.GetString(done.Stdout).Trim().Split(' ').Select(int.Parse).ToArray();
+        var ourSession = int.Parse(File.ReadAllText("/proc/self/stat").Split(')')[1].Trim().Split(' ')[3]);
+        Assert.Equal(f[0], f[1]); // pgrp == pid
+        Assert.Equal(newSession ? f[0] : ourSession, f[2]);
+    }
+
     [Fact]
     public async Task Environment_and_working_directory_are_the_given_ones()
     {

@@ -33,4 +33,24 @@ public static class ProcFs
     public static bool IsAlive(int pid) => Stat(pid) is { } s && s.State != 'Z' && s.State != 'X';
 
     public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
+
+    /// <summary>What each of our open fds refers to ("pipe:[123]", "/dev/null", "socket:[456]"...).</summary>
+    public static IReadOnlySet<string> OpenFdTargets()
+    {
+        var targets = new HashSet<string>();
+        foreach (var fd in Directory.GetFiles("/proc/self/fd"))
+        {
+            try { targets.Add(new FileInfo(fd).LinkTarget ?? ""); }
+            catch (IOException) { } // closed while we looked
+        }
+        return targets;
+    }
+
+    /// <summary>
+    /// Pipes open now that were not open at <paramref name="before"/>: every fd the process machinery
+    /// creates is a pipe, and each pipe has its own inode, so a leak shows here whatever other tests
+    /// (which may close their own fds late, from finalizers) do to the plain count.
+    /// </summary>
+    public static IReadOnlyList<string> NewPipes(IReadOnlySet<string> before) =>
+        OpenFdTargets().Where(t => t.StartsWith("pipe:", StringComparison.Ordinal) && !before.Contains(t)).ToArray();
 }

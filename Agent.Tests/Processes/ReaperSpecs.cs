@@ -37,17 +37,31 @@ public sealed class ReaperSpecs : TestKit
     {
         var signals = new FakeChildSignals();
         var reaper = Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromHours(1), 1024), signals));
-        Sys.ActorOf(ChildProcess.Props(Sleep("0.2"), reaper, TestActor));
-        var started = await ExpectMsgAsync<ChildStarted>(Wait);
+        var dir = Directory.CreateTempSubdirectory("agent-reaper-").FullName;
+        try
+        {
+            // The child waits on a FIFO until released, so the reaper surely watches it while it runs.
+            var gate = Path.Combine(dir, "gate");
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [gate])) await mkfifo.WaitForExitAsync();
+            var watches = CreateTestProbe();
+            Sys.ActorOf(ChildProcess.Props(new SpawnSpec("/bin/sh", ["-c", $"read x < '{gate}'; exit 7"]), watches, TestActor));
+            var started = await ExpectMsgAsync<ChildStarted>(Wait);
+            reaper.Tell(await watches.ExpectMsgAsync<Watch>(Wait), TestActor);
+            reaper.Tell(new Watch(Environment.ProcessId, TestActor), TestActor); // answered once the first Watch was handled
+            await ExpectMsgAsync<ChildReapFailed>(Wait);
+            Assert.True(ProcFs.IsAlive(started.Pid));
 
-        // The child exits and stays a zombie: no wake-up, and the sweep is an hour away.
-        await AwaitAssertAsync(() => Assert.Contains(started.Pid, ProcFs.ZombieChildren()), Wait);
-        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+            await File.WriteAllTextAsync(gate, "go\n");
+            // The child exits and stays a zombie: no wake-up, and the sweep is an hour away.
+            await AwaitAssertAsync(() => Assert.Contains(started.Pid, ProcFs.ZombieChildren()), Wait);
+            await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
 
-        signals.Fire();
-        var done = await ExpectMsgAsync<ChildCompleted>(Wait);
-        Assert.Equal(7, done.ExitCode);
-        Assert.Null(ProcFs.Stat(started.Pid));
+            signals.Fire();
+            var done = await ExpectMsgAsync<ChildCompleted>(Wait);
+            Assert.Equal(7, done.ExitCode);
+            Assert.Null(ProcFs.Stat(started.Pid));
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
@@ -85,10 +99,15 @@ public sealed class ReaperSpecs : TestKit
         Assert.Equal(10, failed.Errno); // ECHILD
 
         Sys.ActorOf(ChildProcess.Props(new SpawnSpec("/bin/sh", ["-c", "sleep 0.1; exit 3"]), reaper, TestActor));
-        var started = await ExpectMsgAsync<ChildStarted>(Wait);
-        await AwaitAssertAsync(() => Assert.Contains(started.Pid, ProcFs.ZombieChildren()), Wait);
-        signals.Fire();
-        Assert.Equal(3, (await ExpectMsgAsync<ChildCompleted>(Wait)).ExitCode);
+        await ExpectMsgAsync<ChildStarted>(Wait);
+        // Wake it until the exit is collected (the Watch itself may already have collected it).
+        ChildCompleted? done = null;
+        for (var deadline = DateTime.UtcNow + Wait; done is null && DateTime.UtcNow < deadline;)
+        {
+            signals.Fire();
+            done = await ReceiveOneAsync(TimeSpan.FromMilliseconds(200)) as ChildCompleted;
+        }
+        Assert.Equal(3, done?.ExitCode);
     }
 
     [Fact]

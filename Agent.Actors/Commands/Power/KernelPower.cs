@@ -82,16 +82,16 @@ public sealed class KernelPower(PathSettings paths)
     /// </summary>
     public static unsafe string? Write(string path, string word)
     {
-        var fd = Native.open(path, Native.O_WRONLY | Native.O_TRUNC | Native.O_CLOEXEC, 0);
+        var fd = Native.Open(path, Native.O_WRONLY | Native.O_TRUNC | Native.O_CLOEXEC);
         if (fd < 0) return $"suspend: cannot write to '{path}': {Native.StrError(Marshal.GetLastPInvokeError())}";
         try
         {
             var bytes = System.Text.Encoding.ASCII.GetBytes(word);
             nint n;
-            fixed (byte* p = bytes) n = Native.write(fd, p, bytes.Length);
+            fixed (byte* p = bytes) n = Native.Write(fd, p, bytes.Length);
             return n < 0 ? $"suspend: cannot write to '{path}': {Native.StrError(Marshal.GetLastPInvokeError())}" : null;
         }
-        finally { Native.close(fd); }
+        finally { Native.Close(fd); }
     }
 
     private (long FreeKiB, int Areas) FreeSwapKiB()
