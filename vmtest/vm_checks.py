@@ -419,9 +419,10 @@ def sleep_cycle(vm, command, report, name):
                         f"{'answered' if answered and pinged else 'NOT answered'} {to_answer:.2f}s after system_wakeup")
 
 
-def restore_check(opts, report, name, old_vm, token, boot_id, label):
+def restore_check(opts, report, name, old_vm, token, boot_id, label, vms):
     """Boots the same disk in a new QEMU: the guest must come back from the hibernation image."""
     vm = Vm(opts, label, "ours", old_vm.disk)
+    vms.append(vm)
     took = vm.boot()
     if took is None:
         report.check(name, False, f"the agent did not answer within {opts.boot_seconds:.0f}s of the restart")
@@ -476,8 +477,7 @@ def main_vm_checks(opts, report):
             report.check("hybrid-power-cut-restores", False,
                          f"SUSPEND {'seen' if suspended else 'NOT seen'}; swap header {signature!r}")
             return vms
-        vm, ok = restore_check(opts, report, "hybrid-power-cut-restores", vm, token, boot_id, "after-power-cut")
-        vms.append(vm)
+        vm, ok = restore_check(opts, report, "hybrid-power-cut-restores", vm, token, boot_id, "after-power-cut", vms)
         if not ok:
             return vms
 
@@ -502,8 +502,7 @@ def main_vm_checks(opts, report):
         if not ok:
             return vms
         vm.stop()
-        vm, ok = restore_check(opts, report, "suspend-disk-restores", vm, token, boot_id, "after-hibernate")
-        vms.append(vm)
+        vm, ok = restore_check(opts, report, "suspend-disk-restores", vm, token, boot_id, "after-hibernate", vms)
         if not ok:
             return vms
         caps_after = capabilities(vm)
@@ -561,8 +560,9 @@ def s2idle_checks(opts, report):
 
 
 def qemu_ga_reference(opts, report):
-    """Debian's qemu-ga booted from the same image: its boot-to-answer time, and what it does on an
-    s2idle-only guest (it writes 'mem' and the guest idles: no reply, no SUSPEND, the host waits)."""
+    """Debian's qemu-ga booted from the same image: its boot-to-answer time, its refusal of hybrid
+    without systemd or pm-utils, and what it does on an s2idle-only guest (it writes 'mem' and the
+    guest idles: no reply, no SUSPEND, the host waits)."""
     vm = Vm(opts, "qemu-ga", "qemu-ga", new_disk(opts, "qemu-ga"), s3=False)
     try:
         took = vm.boot()
@@ -573,6 +573,9 @@ def qemu_ga_reference(opts, report):
         report.timing("boot to first answer (qemu-ga, same image)", took)
         report.check("boot-ping-qemu-ga", pinged == ("return", {}),
                      f"guest-sync answered {took:.2f}s after qemu start; guest-ping {pinged}")
+        kind, error = vm.agent.call("guest-suspend-hybrid", timeout=10)
+        report.check("hybrid-qemu-ga-reference", kind == "error",
+                     f"qemu-ga without systemd or pm-utils: {kind} {error} (ActorAgent does hybrid through sysfs)")
         since = vm.qmp.mark()
         vm.agent.send("guest-suspend-ram")
         said = vm.agent.quiet(opts.reference_wait)
