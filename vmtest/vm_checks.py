@@ -285,7 +285,7 @@ class Vm:
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
                 "-device", "virtio-serial-pci,id=serial0",
                 "-chardev", f"socket,id=agent,path={self.agent_path},server=on,wait=off",
-                "-device", f"virtserialport,bus=serial0.0,chardev=agent,name={AGENT_PORT}",
+                "-device", f"virtserialport,bus=serial0.0,chardev=agent,name={AGENT_PORT},id=agentport",
                 "-chardev", f"socket,id=shell,path={self.shell_path},server=on,wait=off",
                 "-device", f"virtserialport,bus=serial0.0,chardev=shell,name={SHELL_PORT}",
                 "-drive", f"file={self.disk},if=virtio,format=raw,cache=unsafe",
@@ -323,6 +323,12 @@ class Vm:
         if not self.agent.sync(self.opts.boot_seconds):
             return None
         return time.time() - self.started
+
+    def port_opened(self):
+        """Seconds from QEMU start until the guest first opened the agent's port (VSERPORT_CHANGE)."""
+        opened = next((e for e in self.qmp.events if e["event"] == "VSERPORT_CHANGE"
+                       and e["data"].get("id") == "agentport" and e["data"].get("open")), None)
+        return None if opened is None else opened["at"] - self.started
 
     def exited(self, timeout):
         try:
@@ -450,7 +456,8 @@ def main_vm_checks(opts, report):
         pinged = vm.agent.call("guest-ping")
         report.timing("boot to first answer (ActorAgent)", took)
         report.check("boot-ping-ours", pinged == ("return", {}),
-                     f"guest-sync answered {took:.2f}s after qemu start; guest-ping {pinged}")
+                     f"guest-sync answered {took:.2f}s after qemu start (the guest opened the port at "
+                     f"{vm.port_opened() or -1:.2f}s); guest-ping {pinged}")
 
         kind, info = vm.agent.call("guest-info")
         suspend = {c["name"]: c for c in (info or {}).get("supported_commands", []) if "suspend" in c["name"]}
@@ -572,7 +579,8 @@ def qemu_ga_reference(opts, report):
         pinged = vm.agent.call("guest-ping")
         report.timing("boot to first answer (qemu-ga, same image)", took)
         report.check("boot-ping-qemu-ga", pinged == ("return", {}),
-                     f"guest-sync answered {took:.2f}s after qemu start; guest-ping {pinged}")
+                     f"guest-sync answered {took:.2f}s after qemu start (the guest opened the port at "
+                     f"{vm.port_opened() or -1:.2f}s); guest-ping {pinged}")
         kind, error = vm.agent.call("guest-suspend-hybrid", timeout=10)
         report.check("hybrid-qemu-ga-reference", kind == "error",
                      f"qemu-ga without systemd or pm-utils: {kind} {error} (ActorAgent does hybrid through sysfs)")
