@@ -19,5 +19,11 @@ public static class CommandCatalog
     [
         Info.InfoActor.Family,
         Power.PowerActor.Family,
+        Identity.IdentityActor.Family,
+        Users.UsersActor.Family,
+        Network.NetworkActor.Family,
+        Storage.FilesystemsActor.Family,
+        Storage.DisksActor.Family,
+        Hardware.HardwareActor.Family,
     ];
 }

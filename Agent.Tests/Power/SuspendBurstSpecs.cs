@@ -39,7 +39,8 @@ public sealed class SuspendBurstSpecs : TestKit
         guest.Helper("pm-is-supported", "[ \"$1\" = --suspend-hybrid ] && exit 1; exit 0");
         guest.Helper("pm-hibernate", "exit 1");
         guest.Helper("pm-suspend", "exit 0");
-        var settings = guest.Settings("suspend { probe = qemu, probe-timeout = 300ms }");
+        // 1s, not less: under a loaded CI a hanging helper must have started (and recorded its call) before it is killed.
+        var settings = guest.Settings("suspend { probe = qemu, probe-timeout = 1s }");
         var reaper = Sys.ActorOf(ReaperActor.Props(settings.Processes));
         var power = Sys.ActorOf(PowerActor.Family.Props(new CommandContext(settings, reaper)));
         string[] commands = ["guest-suspend-disk", "guest-suspend-ram", "guest-suspend-hybrid"];

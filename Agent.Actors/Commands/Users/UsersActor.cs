@@ -1,0 +1,74 @@
+using Agent.Actors.Platform;
+using Agent.Actors.Settings;
+using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.Users;
+
+/// <summary>guest-get-users (utmp) and guest-ssh-get-authorized-keys (passwd, then the user's key file).</summary>
+public sealed class UsersActor : CommandActor
+{
+    public static readonly CommandFamily Family = new(
+        "users",
+        ["guest-get-users", "guest-ssh-get-authorized-keys"],
+        ctx => Props(ctx.Settings));
+
+    public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new UsersActor(settings));
+
+    private readonly AgentSettings _settings;
+
+    public UsersActor(AgentSettings settings)
+    {
+        _settings = settings;
+        Handle("guest-get-users", _ => LoggedInUsers());
+        Handle("guest-ssh-get-authorized-keys", args => AuthorizedKeys(args.String("username")));
+    }
+
+    /// <summary>USER_PROCESS records, one entry per user in first-seen order, each with its earliest login.</summary>
+    private JsonValue LoggedInUsers()
+    {
+        var earliest = new Dictionary<string, double>();
+        var order = new List<string>();
+        foreach (var r in Utmp.Read(_settings.Inventory.Utmp))
+        {
+            if (r.Type != Utmp.UserProcess) continue;
+            var login = r.Seconds + r.Microseconds / 1e6;
+            if (earliest.TryGetValue(r.User, out var seen))
+            {
+                if (login < seen) earliest[r.User] = login;
+                continue;
+            }
+            earliest[r.User] = login;
+            order.Add(r.User);
+        }
+        return new JsonArray(order.Select(u => (JsonValue)JsonObject.Of(
+            ("user", new JsonString(u)),
+            ("login-time", new JsonDouble(earliest[u])))).ToArray());
+    }
+
+    /// <summary>Stripped, non-empty, non-comment lines of ~/.ssh/authorized_keys in reverse file order.</summary>
+    private JsonValue AuthorizedKeys(string username)
+    {
+        PasswdEntry? user;
+        try { user = PasswdFile.Find(_settings.Paths.Etc, username); }
+        catch (PlatformException ex) { throw new CommandException($"failed to lookup user '{username}': {ex.Message}"); }
+        // getpwnam_r reports "not found" with errno 0, and glib turns that into "Success".
+        if (user is null) throw new CommandException($"failed to lookup user '{username}': Success");
+
+        var path = Path.Join(user.Home, ".ssh", "authorized_keys");
+        string contents;
+        try { contents = File.ReadAllText(path); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandException($"failed to read '{path}': Failed to open file \u201c{path}\u201d: {GuestFiles.ErrnoText(ex)}");
+        }
+        var keys = contents.Split('\n')
+            .Select(l => l.Trim(' ', '\t', '\n', '\r', '\f', '\v'))
+            .Where(l => l.Length > 0 && l[0] != '#')
+            .Reverse()
+            .Select(l => (JsonValue)new JsonString(l))
+            .ToArray();
+        return JsonObject.Of(("keys", new JsonArray(keys)));
+    }
+}
