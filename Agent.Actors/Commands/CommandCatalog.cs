@@ -18,6 +18,8 @@ public static class CommandCatalog
     public static IReadOnlyList<CommandFamily> Families { get; } =
     [
         Info.InfoActor.Family,
+        Files.FileHandlesActor.Family,
+        Exec.ExecActor.Family,
         Power.PowerActor.Family,
         Identity.IdentityActor.Family,
         Users.UsersActor.Family,

@@ -1,3 +1,4 @@
+using Agent.Actors.Commands.Exec;
 using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
 using Akka.Configuration;
@@ -16,6 +17,7 @@ public sealed record AgentSettings(
     HelperSettings Helpers,
     ProcessSettings Processes,
     PowerSettings Power,
+    ExecSettings Exec,
     InventorySettings Inventory,
     string StateDir,
     string PidFile,
@@ -42,6 +44,7 @@ public sealed record AgentSettings(
             HelperSettings.Create(c.GetConfig("helpers")),
             ProcessSettings.Create(c.GetConfig("processes")),
             PowerSettings.Create(c),
+            ExecSettings.Create(c.GetConfig("exec")),
             InventorySettings.Create(c),
             c.GetString("state-dir"),
             c.GetString("pidfile"),

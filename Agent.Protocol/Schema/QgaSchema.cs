@@ -62,7 +62,11 @@ public static class QgaSchema
         Cmd("guest-get-memory-block-info"),
         Cmd("guest-exec-status", Req("pid", IntType.Instance)),
         Cmd("guest-exec", Req("path", StringType.Instance), Opt("arg", Strings), Opt("env", Strings),
-            Opt("input-data", StringType.Instance), Opt("capture-output", GuestExecCaptureOutput)),
+            Opt("input-data", StringType.Instance), Opt("capture-output", GuestExecCaptureOutput),
+            // ActorAgent's downstream extension arguments (QAPI's __RFQDN_ rule); qemu-ga clients never send them
+            Opt("__org.actoragent_timeout", NumberType.Instance),
+            Opt("__org.actoragent_working-directory", StringType.Instance),
+            Opt("__org.actoragent_keep-result", BoolType.Instance)),
         Cmd("guest-get-host-name"),
         Cmd("guest-get-users"),
         Cmd("guest-get-timezone"),
