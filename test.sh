@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
 # qemu-ga as the differential oracle, socat for the smoke tests, gcc + zlib for the NativeAOT link),
-# builds, runs the suite, then smoke-tests a published build and the NativeAOT release binary on a
-# unix socket. Last line: "N passed, M failed".
+# builds, runs the suite, smoke-tests a published build and the NativeAOT release binary on a unix
+# socket, then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
+# QEMU guest; VMTEST=0 skips it).
+# Last line: "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")"
 
@@ -48,6 +50,18 @@ smoke() {
 }
 if smoke published; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
 if smoke nativeaot -p:PublishAot=true; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the NativeAOT build FAILED"; fi
+
+if [ "${VMTEST:-1}" != 0 ]; then
+  vmlog=$(mktemp)
+  vmtest/run.sh 2>&1 | tee "$vmlog"
+  vm_totals=$(tail -n 1 "$vmlog")
+  if [[ "$vm_totals" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+  else
+    failed=$((failed + 1)); echo "VM stage ended without its totals"
+  fi
+  rm -f "$vmlog"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

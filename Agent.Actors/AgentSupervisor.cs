@@ -3,6 +3,7 @@ using Agent.Actors.Commands;
 using Agent.Actors.Dispatch;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
+using Agent.Actors.State;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 
@@ -21,10 +22,10 @@ public sealed class AgentSupervisor : UntypedActor
         public override string ToString() => description;
     }
 
-    public AgentSupervisor(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families)
+    public AgentSupervisor(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families, FreezeState freeze)
     {
         var reaper = Context.ActorOf(ReaperActor.Props(settings.Processes), "reaper");
-        var context = new CommandContext(settings, reaper);
+        var context = new CommandContext(settings, reaper) { Freeze = freeze };
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }
@@ -39,9 +40,10 @@ public sealed class AgentSupervisor : UntypedActor
     protected override SupervisorStrategy SupervisorStrategy() =>
         new OneForOneStrategy(Decider.From(Directive.Resume));
 
-    public static Props Props(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families) =>
-        Akka.Actor.Props.Create(() => new AgentSupervisor(settings, openTransport, families));
+    public static Props Props(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families, FreezeState? freeze = null) =>
+        Akka.Actor.Props.Create(() => new AgentSupervisor(settings, openTransport, families, freeze ?? new FreezeState(false)));
 
-    public static Props Props(AgentSettings settings) =>
-        Props(settings, Transports.Factory(settings.Channel), CommandCatalog.Families);
+    /// <param name="freeze">The host's frozen state (frozen already when the marker survived a previous instance).</param>
+    public static Props Props(AgentSettings settings, FreezeState freeze) =>
+        Props(settings, Transports.Factory(settings.Channel), CommandCatalog.Families, freeze);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Agent.Actors.Channel;
+using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Settings;
 using Akka.Configuration;
 
@@ -22,7 +23,6 @@ public sealed class AgentConfiguration
     public required IReadOnlyList<string> BlockRpcs { get; init; }
     public required IReadOnlyList<string> AllowRpcs { get; init; }
     public required bool Daemonize { get; init; }
-    public string? FsfreezeHook { get; init; }
 
     /// <summary>Loads and layers; throws <see cref="ConfigurationError"/> with qemu-ga's text.</summary>
     public static AgentConfiguration Load(CommandLine cli, string? qgaConfEnv)
@@ -70,6 +70,9 @@ public sealed class AgentConfiguration
         Set("agent.state-dir", cli.StateDir);
         Set("agent.pidfile", cli.PidFile);
         Set("agent.logfile", cli.LogFile);
+        var hook = cli.FsfreezeHook ?? fileHook;
+        // -F with no path (or an empty fsfreeze-hook) means qemu-ga's default hook.
+        Set("agent.fsfreeze.hook", hook is null ? null : hook.Length > 0 ? hook : FreezeSettings.DefaultHook);
         if (cli.Verbose) overrides.Append("agent.verbose = true\n");
         if (cli.RetryPath) overrides.Append("agent.channel.retry-path = true\n");
         overrides.Append("agent.rpc.block = ").Append(HoconList(block)).Append('\n');
@@ -97,7 +100,6 @@ public sealed class AgentConfiguration
             BlockRpcs = block,
             AllowRpcs = allow,
             Daemonize = cli.Daemonize || fileDaemon,
-            FsfreezeHook = cli.FsfreezeHook ?? fileHook,
         };
     }
 
@@ -143,7 +145,7 @@ public sealed class AgentConfiguration
         sb.Append("path=").Append(s.Channel.Path).Append('\n');
         if (s.LogFile.Length > 0) sb.Append("logfile=").Append(s.LogFile).Append('\n');
         sb.Append("pidfile=").Append(s.PidFile).Append('\n');
-        if (FsfreezeHook is not null) sb.Append("fsfreeze-hook=").Append(FsfreezeHook.Length > 0 ? FsfreezeHook : "/etc/qemu/fsfreeze-hook").Append('\n');
+        if (s.Freeze.Hook is { } hook) sb.Append("fsfreeze-hook=").Append(hook).Append('\n');
         sb.Append("statedir=").Append(s.StateDir).Append('\n');
         sb.Append("verbose=").Append(s.Verbose ? "true" : "false").Append('\n');
         sb.Append("retry-path=").Append(s.Channel.RetryPath ? "true" : "false").Append('\n');

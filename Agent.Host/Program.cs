@@ -1,7 +1,7 @@
 using Agent.Actors;
 using Agent.Actors.Commands;
+using Agent.Actors.State;
 using Agent.Protocol.Schema;
-using System.Runtime.InteropServices;
 using Akka.Actor;
 using Akka.Configuration;
 using Serilog;
@@ -61,13 +61,24 @@ public static class Program
             Console.Error.WriteLine("failed to daemonize");
             return 1;
         }
+        bool startsFrozen;
+        try
+        {
+            startsFrozen = FrozenMarker.Exists(configuration.Settings.StateDir);
+        }
+        catch (Exception e)
+        {
+            Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
+            return 1;
+        }
         Agent.Actors.State.PidFile? pidFile = null;
         if (Agent.Actors.Processes.Daemon.IsDetachedChild)
         {
             Agent.Actors.Processes.Daemon.EnterDetachedChild();
             try
             {
-                pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
+                // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (spec §6.3).
+                if (!startsFrozen) pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
             }
             catch (IOException e)
             {
@@ -76,8 +87,13 @@ public static class Program
             }
         }
         using (pidFile)
-            return Run(configuration);
+            return Run(configuration, new FreezeState(startsFrozen),
+                deferredPidFile: Agent.Actors.Processes.Daemon.IsDetachedChild && startsFrozen);
     }
+
+    /// <summary>A warning printed the way glib's default handler does, before (or without) our log.</summary>
+    private static void GlibWarning(string message) =>
+        Console.Error.Write($"\n** (process:{Environment.ProcessId}): WARNING **: {DateTime.Now:HH:mm:ss.fff}: {message}\n");
 
     /// <summary>argv[0] as the caller typed it (qemu-ga prints it in its usage and errors).</summary>
     private static string Argv0()
@@ -101,23 +117,57 @@ public static class Program
         return QgaSchema.Standard.With(ExtensionSchema.Commands).Commands.Select(c => c.Name).Where(registered.Contains);
     }
 
-    private static int Run(AgentConfiguration configuration)
+    /// <param name="freeze">Frozen already when the marker survived a previous instance.</param>
+    /// <param name="deferredPidFile">A daemon that started frozen: write the pidfile at the first thaw.</param>
+    private static int Run(AgentConfiguration configuration, FreezeState freeze, bool deferredPidFile)
     {
         var settings = configuration.Settings;
-        var log = new LoggerConfiguration()
-            .MinimumLevel.Is(settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error);
+        // qemu-ga refuses to start without its state file (handles must never be reused), except when
+        // a previous instance left the filesystems frozen: then nothing may be written yet.
+        if (!freeze.Frozen)
+        {
+            try
+            {
+                Agent.Actors.State.PersistentState.LoadOrCreate(settings.StateDir);
+            }
+            catch (Agent.Actors.State.PersistentStateException e)
+            {
+                Console.Error.WriteLine($"{e.Message}: {e.InnerException?.Message}".TrimEnd(' ', ':'));
+                Console.Error.WriteLine("failed to load persistent state");
+                return 1;
+            }
+        }
+        if (freeze.Frozen)
+            GlibWarning("previous instance appears to have exited with frozen filesystems. deferring logging/pidfile creation " +
+                        "and disabling non-fsfreeze-safe commands until guest-fsfreeze-thaw is issued, or filesystems are " +
+                        $"manually unfrozen and the file {FrozenMarker.PathIn(settings.StateDir)} is removed");
+
+        var level = settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error;
+        Serilog.Core.Logger Stderr() => new LoggerConfiguration().MinimumLevel.Is(level)
+            .WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
+        Serilog.Core.Logger Target() => settings.LogFile.Length > 0
+            ? new LoggerConfiguration().MinimumLevel.Is(level).WriteTo.File(new QemuLogFormat(), settings.LogFile).CreateLogger()
+            : Stderr();
         try
         {
-            log = settings.LogFile.Length > 0
-                ? log.WriteTo.File(new QemuLogFormat(), settings.LogFile)
-                : log.WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose);
-            Log.Logger = log.CreateLogger();
+            Log.Logger = new LoggerConfiguration().MinimumLevel.Is(level)
+                .WriteTo.Sink(new FrozenLogGate(freeze, Target, Stderr))
+                .CreateLogger();
         }
         catch (Exception e)
         {
             Console.Error.WriteLine($"unable to open specified log file: {e.Message}");
             return 1;
         }
+
+        Agent.Actors.State.PidFile? latePidFile = null;
+        if (deferredPidFile)
+            freeze.Subscribe(frozen =>
+            {
+                if (frozen || latePidFile is not null) return;
+                try { latePidFile = Agent.Actors.State.PidFile.Create(settings.PidFile); }
+                catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
+            });
 
         // A bare ActorSystem rather than Microsoft.Extensions.Hosting + Akka.Hosting: the agent has one
         // root actor and no DI consumers, and the generic host cost ~10 ms of NativeAOT startup, ~5 MB
@@ -126,24 +176,17 @@ public static class Program
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
                 "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config);
-        // SIGTERM/SIGINT stop the agent through CoordinatedShutdown with exit status 0, as qemu-ga's do.
-        // Registered before the system starts: a signal that arrives while it starts is kept, not lost to
-        // the runtime's default (exit 143).
-        var stopRequested = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        void Stop(PosixSignalContext signal)
-        {
-            signal.Cancel = true;
-            stopRequested.TrySetResult();
-        }
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
-        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        // Signals are owned before the system starts: one that arrives while it starts is kept, not
+        // lost to the runtime's default (exit 143).
+        using var lifetime = new AgentLifetime(freeze);
         var exitCode = 0;
         try
         {
             using var system = ActorSystem.Create("agent", akka);
-            system.ActorOf(AgentSupervisor.Props(settings), "agent");
+            system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent");
             Log.Debug("Guest agent version {Version} started", Agent.Actors.Commands.Info.InfoActor.Version);
-            _ = stopRequested.Task.ContinueWith(_ => CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance));
+            _ = lifetime.StopRequested.ContinueWith(_ =>
+                CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance));
             // The agent also stops itself when its channel cannot be served.
             system.WhenTerminated.Wait();
             exitCode = CoordinatedShutdown.Get(system).ShutdownReason is AgentSupervisor.ExitReason r ? r.ExitCode : 0;
@@ -155,6 +198,7 @@ public static class Program
         }
         finally
         {
+            latePidFile?.Dispose();
             Log.CloseAndFlush();
         }
         return exitCode;

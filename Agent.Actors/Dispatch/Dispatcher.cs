@@ -50,7 +50,8 @@ public sealed class Dispatcher : UntypedActor
         IReadOnlyList<CommandSchema> schema)
     {
         _maxQueued = context.Settings.Channel.MaxQueuedRequests;
-        _policy = CommandPolicy.Create(context.Settings.Rpc.Allow, context.Settings.Rpc.Block);
+        // An agent that starts frozen (the marker survived its predecessor) gates commands from the first request.
+        _policy = CommandPolicy.Create(context.Settings.Rpc.Allow, context.Settings.Rpc.Block) with { Frozen = context.Freeze.Frozen };
 
         var bySchema = schema.ToDictionary(s => s.Name);
         foreach (var family in families)

@@ -1,3 +1,5 @@
+using Agent.Actors.Commands.Exec;
+using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
 using Akka.Configuration;
@@ -16,7 +18,9 @@ public sealed record AgentSettings(
     HelperSettings Helpers,
     ProcessSettings Processes,
     PowerSettings Power,
+    ExecSettings Exec,
     InventorySettings Inventory,
+    FreezeSettings Freeze,
     string StateDir,
     string PidFile,
     string LogFile,
@@ -42,7 +46,9 @@ public sealed record AgentSettings(
             HelperSettings.Create(c.GetConfig("helpers")),
             ProcessSettings.Create(c.GetConfig("processes")),
             PowerSettings.Create(c),
+            ExecSettings.Create(c.GetConfig("exec")),
             InventorySettings.Create(c),
+            FreezeSettings.Create(c.GetConfig("fsfreeze")),
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),
@@ -84,9 +90,10 @@ public sealed record PathSettings(string Sysfs, string Procfs, string Etc, strin
         new(c.GetString("sysfs"), c.GetString("procfs"), c.GetString("etc"), c.GetString("dev"));
 }
 
-public sealed record HelperSettings(IReadOnlyList<string> SearchPath)
+/// <param name="Timeout">How long hwclock and chpasswd may run before they are killed.</param>
+public sealed record HelperSettings(IReadOnlyList<string> SearchPath, TimeSpan Timeout)
 {
-    public static HelperSettings Create(Config c) => new(c.GetStringList("path").ToArray());
+    public static HelperSettings Create(Config c) => new(c.GetStringList("path").ToArray(), c.GetTimeSpan("timeout"));
 
     /// <summary>The first executable file named <paramref name="program"/> on the search path, or null.</summary>
     public string? Find(string program)

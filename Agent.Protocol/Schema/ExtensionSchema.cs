@@ -12,7 +12,21 @@ public static class ExtensionSchema
     /// </summary>
     public static readonly CommandSchema PowerCapabilities = new("__org.actoragent_get-power-capabilities", []);
 
-    public static IReadOnlyList<CommandSchema> Commands { get; } = [PowerCapabilities];
+    /// <summary>Signals a guest-exec process group (SIGKILL unless <c>signal</c> is given) before it ends.</summary>
+    public static readonly CommandSchema ExecKill = new("__org.actoragent_guest-exec-kill",
+        [new("pid", IntType.Instance), new("signal", IntType.Instance, Optional: true)]);
+
+    /// <summary>Drops a guest-exec result that was started with keep-result, once the client has it safely.</summary>
+    public static readonly CommandSchema ExecAck = new("__org.actoragent_guest-exec-ack", [new("pid", IntType.Instance)]);
+
+    /// <summary>
+    /// Optional argument of guest-fsfreeze-freeze and -freeze-list: seconds after which the agent thaws
+    /// by itself unless guest-fsfreeze-thaw came first (0: never), so a host that dies mid-backup cannot
+    /// leave the guest frozen. Overrides agent.fsfreeze.auto-thaw for that freeze.
+    /// </summary>
+    public const string AutoThawArgument = "__org.actoragent_auto-thaw";
+
+    public static IReadOnlyList<CommandSchema> Commands { get; } = [PowerCapabilities, ExecKill, ExecAck];
 
     public static CommandSchema? Find(string name) => Commands.FirstOrDefault(c => c.Name == name);
 }

@@ -10,10 +10,14 @@ namespace Agent.Tests.Channel;
 /// <summary>TestKit specs that play the host over an in-memory transport through the whole actor tree.</summary>
 public sealed class HostSessionSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
+    /// <summary>qga.state goes here: the files family creates it at start, and /var/run is the real machine's.</summary>
+    private readonly string _stateDir = Directory.CreateTempSubdirectory("host-session-").FullName;
+
     private InMemoryTransport StartAgent(string hocon = "")
     {
         var transport = new InMemoryTransport();
-        var settings = AgentSettings.Create(ConfigurationFactory.ParseString(hocon));
+        var settings = AgentSettings.Create(ConfigurationFactory.ParseString(hocon)
+            .WithFallback(ConfigurationFactory.ParseString($"agent.state-dir = \"{_stateDir}\"")));
         Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, CommandCatalog.Families), "agent");
         return transport;
     }
@@ -180,4 +184,10 @@ public sealed class HostSessionSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         System.Text.Json.JsonValueKind.Array => "[" + string.Join(", ", e.EnumerateArray().Select(Raw)) + "]",
         _ => e.GetRawText(),
     };
+
+    protected override void Dispose(bool disposing)
+    {
+        base.Dispose(disposing);
+        if (disposing) Directory.Delete(_stateDir, recursive: true);
+    }
 }

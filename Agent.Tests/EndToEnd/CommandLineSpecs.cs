@@ -22,6 +22,13 @@ public sealed class CommandLineSpecs
         return (p.ExitCode, await stdout, await stderr);
     }
 
+    /// <summary>An agent that gets as far as starting creates qga.state; never in the machine's /var/run.</summary>
+    private sealed class TempStateDir : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory("cli-spec-").FullName;
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
+
     [Fact]
     public async Task Version_prints_the_emulated_qemu_version()
     {
@@ -51,7 +58,8 @@ public sealed class CommandLineSpecs
     [Fact]
     public async Task An_unsupported_method_exits_1()
     {
-        var (code, _, stderr) = await RunAsync("-m", "carrier-pigeon", "-p", "/nonexistent");
+        using var state = new TempStateDir();
+        var (code, _, stderr) = await RunAsync("-m", "carrier-pigeon", "-p", "/nonexistent", "-t", state.Path);
         Assert.Equal(1, code);
         Assert.Contains("unsupported channel method/type: carrier-pigeon", stderr);
     }
@@ -69,7 +77,8 @@ public sealed class CommandLineSpecs
     [Fact]
     public async Task A_missing_channel_device_exits_1_without_retry_path()
     {
-        var (code, _, _) = await RunAsync("-m", "virtio-serial", "-p", "/nonexistent/port");
+        using var state = new TempStateDir();
+        var (code, _, _) = await RunAsync("-m", "virtio-serial", "-p", "/nonexistent/port", "-t", state.Path);
         Assert.Equal(1, code);
     }
 
@@ -94,5 +103,14 @@ public sealed class CommandLineSpecs
         {
             File.Delete(log);
         }
+    }
+
+    [Fact]
+    public async Task An_unusable_state_dir_exits_1_like_qemu_ga()
+    {
+        var (code, _, stderr) = await RunAsync("-m", "unix-listen", "-p", Path.Combine(Path.GetTempPath(), $"s{Guid.NewGuid():N}"),
+            "-t", "/nonexistent/agent-state");
+        Assert.Equal(1, code);
+        Assert.Contains("failed to load persistent state", stderr);
     }
 }

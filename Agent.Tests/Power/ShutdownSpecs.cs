@@ -69,6 +69,6 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : PowerSpecBase(outp
         await HelperStarted("poweroff ");
         Clock.Advance(TimeSpan.FromSeconds(45));
         var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Wait));
-        Assert.Equal("child process has terminated abnormally: going down\n", failed.Error.Desc);
+        Assert.Equal("child process has failed to shutdown: it did not finish within 45s and was killed: going down\n", failed.Error.Desc);
     }
 }

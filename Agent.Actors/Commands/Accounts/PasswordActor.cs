@@ -1,0 +1,40 @@
+using Agent.Actors.Processes;
+using Agent.Actors.Settings;
+using Agent.Protocol.Encoding;
+using Agent.Protocol.Schema;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.Accounts;
+
+/// <summary>
+/// guest-set-user-password with qemu-ga HEAD semantics (spec §3.8): the base64 password decoded
+/// leniently, newline and colon checks, then <c>chpasswd</c> (with <c>-e</c> when crypted) fed
+/// <c>user:password\n</c> on stdin. The password goes only to the helper's stdin: never to argv, never to a log.
+/// </summary>
+public sealed class PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : HelperCommandOwner(reaper)
+{
+    public static readonly CommandFamily Family = new(
+        "password",
+        ["guest-set-user-password"],
+        ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
+
+    public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
+        Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));
+
+    protected override void OnExecute(Execute e)
+    {
+        var username = e.Arguments.String("username");
+        var password = LenientBase64.Decode(e.Arguments.String("password"))
+                       ?? throw new CommandException(LenientBase64.InvalidCharacters);
+        // qemu-ga treats the decoded bytes as a C string: anything after a NUL is not part of it.
+        var end = Array.IndexOf(password, (byte)0);
+        if (end >= 0) password = password[..end];
+        if (Array.IndexOf(password, (byte)'\n') >= 0) throw new CommandException("forbidden characters in raw password");
+        if (username.Contains('\n') || username.Contains(':')) throw new CommandException("forbidden characters in username");
+
+        var user = System.Text.Encoding.UTF8.GetBytes(username);
+        byte[] input = [.. user, (byte)':', .. password, (byte)'\n'];
+        RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", e.Arguments.OptBool("crypted") == true ? ["-e"] : [],
+            input, "set user password", helpers.Timeout, processes.HelperOutputLimit));
+    }
+}

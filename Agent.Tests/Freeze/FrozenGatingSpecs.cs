@@ -1,0 +1,93 @@
+using Agent.Actors;
+using Agent.Actors.Commands;
+using Agent.Actors.Commands.Freeze;
+using Agent.Actors.State;
+using Agent.Tests.Channel;
+using Agent.Tests.Inventory;
+using Agent.Tests.Power;
+using Xunit.Abstractions;
+
+namespace Agent.Tests.Freeze;
+
+/// <summary>
+/// The whole actor tree over an in-memory transport, with the fsfreeze family on fake ioctls: the
+/// dispatcher validates each request when it reaches the head of the queue, so a freeze earlier in a
+/// pipeline disables the commands behind it, and a thaw enables them again.
+/// </summary>
+public sealed class FrozenGatingSpecs : Akka.TestKit.Xunit2.TestKit, IDisposable
+{
+    private readonly FakeGuest _guest = new();
+    private readonly FakeFilesystems _filesystems = new();
+
+    public FrozenGatingSpecs(ITestOutputHelper output) : base(output: output)
+    {
+        _guest.Proc("self/mountinfo", "22 1 254:1 / / rw - ext4 /dev/vda1 rw\n25 22 254:3 / /data rw - xfs /dev/vdb rw\n");
+        Directory.CreateDirectory(Path.Combine(_guest.Root, "state"));
+    }
+
+    private InMemoryTransport StartAgent(FreezeState? freeze = null)
+    {
+        var transport = new InMemoryTransport();
+        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"");
+        var families = CommandCatalog.Families
+            .Select(f => f.Name != FreezeActor.Family.Name ? f : f with
+            {
+                Props = ctx => FreezeActor.Props(FreezeContext.From(ctx) with { Filesystems = _filesystems, Stats = new FakeFilesystemStats() }),
+            })
+            .ToArray();
+        Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, families, freeze), "agent");
+        return transport;
+    }
+
+    [Fact]
+    public async Task A_freeze_disables_the_commands_queued_behind_it_and_a_thaw_enables_them()
+    {
+        var host = StartAgent();
+        host.Send("""
+            {"execute":"guest-fsfreeze-freeze","id":1}
+            {"execute":"guest-get-osinfo","id":2}
+            {"execute":"guest-fsfreeze-freeze","id":3}
+            {"execute":"guest-fsfreeze-status","id":4}
+            {"execute":"guest-sync","arguments":{"id":42},"id":5}
+            {"execute":"guest-fsfreeze-thaw","id":6}
+            {"execute":"guest-fsfreeze-status","id":7}
+            """);
+
+        Assert.Equal("{\"return\": 2, \"id\": 1}", await host.ReadLineAsync());
+        Disabled("guest-get-osinfo", 2, await host.ReadLineAsync());
+        Disabled("guest-fsfreeze-freeze", 3, await host.ReadLineAsync());
+        Assert.Equal("{\"return\": \"frozen\", \"id\": 4}", await host.ReadLineAsync());
+        Assert.Equal("{\"return\": 42, \"id\": 5}", await host.ReadLineAsync());
+        Assert.Equal("{\"return\": 2, \"id\": 6}", await host.ReadLineAsync());
+        Assert.Equal("{\"return\": \"thawed\", \"id\": 7}", await host.ReadLineAsync());
+
+        host.Send("{\"execute\":\"guest-info\"}");
+        Assert.DoesNotContain("\"enabled\": false", await host.ReadLineAsync());
+    }
+
+    private static void Disabled(string command, int id, string line)
+    {
+        var reply = Agent.Tests.EndToEnd.Json.Parse(line);
+        Assert.Equal(id, reply.GetProperty("id").GetInt32());
+        Assert.Equal("CommandNotFound", reply.GetProperty("error").GetProperty("class").GetString());
+        Assert.Equal($"Command {command} has been disabled: the command is not allowed", reply.GetProperty("error").GetProperty("desc").GetString());
+    }
+
+    [Fact]
+    public async Task Guest_info_reports_the_frozen_state_of_every_command()
+    {
+        File.WriteAllText(FrozenMarker.PathIn(Path.Combine(_guest.Root, "state")), "");
+        var host = StartAgent(new FreezeState(frozen: true));
+        host.Send("{\"execute\":\"guest-info\"}");
+        var info = Agent.Tests.EndToEnd.Json.Parse(await host.ReadLineAsync()).GetProperty("return").GetProperty("supported_commands");
+
+        var enabled = info.EnumerateArray().Where(c => c.GetProperty("enabled").GetBoolean()).Select(c => c.GetProperty("name").GetString()).ToHashSet();
+        Assert.Equal(new HashSet<string?> { "guest-sync-delimited", "guest-sync", "guest-ping", "guest-info", "guest-fsfreeze-status", "guest-fsfreeze-thaw" }, enabled);
+    }
+
+    void IDisposable.Dispose()
+    {
+        base.Dispose();
+        _guest.Dispose();
+    }
+}
