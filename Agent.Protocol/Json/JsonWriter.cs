@@ -137,6 +137,23 @@ public static class JsonWriter
         span[pos++] = (byte)'"';
         for (int i = 0; i < s.Length; i++)
         {
+            // Runs of printable ASCII other than '"' and '\\' are copied as they are, vectorized: a
+            // guest-file-read or guest-exec-status reply is one long base64 string.
+            int run = s.AsSpan(i).IndexOfAnyExcept(Plain);
+            if (run != 0)
+            {
+                if (run < 0) run = s.Length - i;
+                if (span.Length - pos < run + 14)
+                {
+                    output.Advance(pos);
+                    span = output.GetSpan(run + 14);
+                    pos = 0;
+                }
+                Ascii.FromUtf16(s.AsSpan(i, run), span[pos..], out _);
+                pos += run;
+                i += run;
+                if (i == s.Length) break;
+            }
             // Worst case per char: a surrogate pair written as two \uXXXX escapes.
             if (span.Length - pos < 14)
             {
@@ -185,6 +202,9 @@ public static class JsonWriter
         span[pos++] = (byte)'"';
         output.Advance(pos);
     }
+
+    private static readonly SearchValues<char> Plain = SearchValues.Create(
+        Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (char)c).Where(c => c is not ('"' or '\\')).ToArray());
 
     private static int Escape(Span<byte> dst, int cp)
     {
