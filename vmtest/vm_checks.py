@@ -35,6 +35,8 @@ SWAP_SIGNATURE = b"SWAPSPACE2"
 # Where the guest's /init mounts the ext4 data disk (the VM's second virtio disk).
 DATA_MOUNT = "/mnt/data"
 DATA_DEVICE = "/dev/vdb"
+# Both agents' frozen marker with their default state directory (/var/run, a link to /run in the guest).
+FROZEN_MARKER = "/run/qga.state.isfrozen"
 
 
 class Report:
@@ -491,10 +493,11 @@ def restore_check(opts, report, name, old_vm, token, boot_id, label, vms):
 
 
 def fsfreeze_checks(opts, vm, report, suffix):
-    """Freeze and thaw of the ext4 on /mnt/data (issue 7), with the guest's shell and the host as witnesses:
-    the agent says 1 filesystem and 'frozen'; a write started in the guest hangs; only allow-listed
-    commands run; the image on the host is a flushed, consistent ext4 holding what was written before
-    the freeze. Thaw: 1 filesystem, 'thawed', the hung write completes and its data reaches the disk."""
+    """Freeze and thaw of the ext4 on /mnt/data (issue 7), the guest's shell and the host as witnesses.
+    Frozen: the agent says 1 filesystem and 'frozen'; a write started in the guest hangs; guest-get-time
+    is refused and guest-info (allow-listed) answers; the image on the host is a flushed, consistent ext4
+    holding what was written before the freeze. Thawed: 1 filesystem, 'thawed', the hung write
+    completes and its data reaches the disk."""
     mounts = vm.shell.run(f"grep ' {DATA_MOUNT} ' /proc/mounts || true")
     fields = mounts[0].split() if mounts else []
     if not report.check(f"ext4-data-disk{suffix}", fields[:3] == [DATA_DEVICE, DATA_MOUNT, "ext4"]
@@ -507,22 +510,24 @@ def fsfreeze_checks(opts, vm, report, suffix):
     froze = vm.agent.call("guest-fsfreeze-freeze-list", {"mountpoints": [DATA_MOUNT]})
     to_freeze = time.time() - sent
     status = vm.agent.call("guest-fsfreeze-status")
-    marker_file = vm.shell.run("ls /run/qga.state.isfrozen 2>/dev/null || echo none")[0]
+    marker_file = vm.shell.run(f"ls {FROZEN_MARKER} 2>/dev/null || echo none")[0]
     # The writer's output goes to /dev/null: the shell's port carries only the test's own commands.
     vm.shell.run(f"rm -f /run/write-done; ( echo {data} > {DATA_MOUNT}/f && sync && touch /run/write-done ) "
                  f">/dev/null 2>&1 & true")
     time.sleep(opts.blocked_seconds)
     pending = vm.shell.run("test -e /run/write-done && echo completed || echo pending")[0]
     refused = vm.agent.call("guest-get-time")
+    allowed = vm.agent.call("guest-info")[0]   # on the freeze allow-list
     snapshot = HostView(vm.data, "/before")
     desc = refused[1].get("desc", "") if refused[0] == "error" else ""
     report.timing(f"fsfreeze{suffix}: freeze-list round trip", to_freeze)
     report.check(f"fsfreeze-frozen{suffix}",
                  froze == ("return", 1) and status == ("return", "frozen") and pending == "pending"
                  and refused[0] == "error" and refused[1].get("class") == "CommandNotFound"
-                 and "has been disabled" in desc and marker_file == "/run/qga.state.isfrozen",
+                 and "has been disabled" in desc and allowed == "return" and marker_file == FROZEN_MARKER,
                  f"freeze-list [{DATA_MOUNT}] {froze} in {to_freeze:.2f}s; status {status}; marker {marker_file}; "
-                 f"write started in the guest {pending} after {opts.blocked_seconds:.0f}s; guest-get-time {refused}")
+                 f"write started in the guest {pending} after {opts.blocked_seconds:.0f}s; guest-get-time {refused}; "
+                 f"guest-info {'answered' if allowed == 'return' else allowed}")
     report.check(f"fsfreeze-image-consistent{suffix}",
                  not snapshot.needs_recovery and snapshot.clean and snapshot.content == before,
                  f"image read on the host while frozen: {snapshot}; /before "
@@ -537,7 +542,7 @@ def fsfreeze_checks(opts, vm, report, suffix):
                              "test -e /run/write-done && echo completed || echo pending", timeout=40)[0]
     to_write = time.time() - waited
     read_back = vm.shell.run(f"cat {DATA_MOUNT}/f 2>&1 || true")
-    marker_file = vm.shell.run("ls /run/qga.state.isfrozen 2>/dev/null || echo none")[0]
+    marker_file = vm.shell.run(f"ls {FROZEN_MARKER} 2>/dev/null || echo none")[0]
     vm.shell.run(f"umount {DATA_MOUNT}")   # checkpoints the journal: the host then reads the file in place
     on_disk = HostView(vm.data, "/f")
     report.timing(f"fsfreeze{suffix}: thaw round trip", to_thaw)
