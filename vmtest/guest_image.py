@@ -34,7 +34,8 @@ BUSYBOX = "/bin/busybox"
 
 INIT = r"""#!/bin/busybox sh
 # PID 1 of the test guest: mount, load the virtio drivers, resume from or enable the swap disk,
-# mount the ext4 data disk if there is one, name the virtio ports, then hand over to busybox init, which (re)spawns the agent and the test shell.
+# mount the ext4 data disk if there is one, name the virtio ports, then hand over to busybox init,
+# which (re)spawns the agent and the test shell.
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin

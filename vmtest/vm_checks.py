@@ -732,7 +732,11 @@ def main():
 
     def lane(*phases):
         for phase in phases:
-            started = phase(opts, report)
+            try:
+                started = phase(opts, report)
+            except Exception as e:   # e.g. no disk could be made: a failure, not checks silently missing
+                report.check(phase.__name__, False, f"{type(e).__name__}: {e}")
+                continue
             vms.extend(started)
             for vm in started:
                 vm.stop()
