@@ -19,8 +19,10 @@ import stat
 import subprocess
 import sys
 
-# Drivers for the virtio devices the test VM has; their dependencies are read from each module.
-MODULES = ["virtio_pci", "virtio_console", "virtio_blk", "virtio_rng"]
+# Drivers for the virtio devices the test VM has, and ext4 for the data disk of the fsfreeze checks;
+# dependencies are read from each module. ext4 and jbd2 only name crc32c as a soft dependency (no
+# modprobe here to resolve it), and mounting a metadata_csum filesystem fails without it.
+MODULES = ["virtio_pci", "virtio_console", "virtio_blk", "virtio_rng", "crc32c_generic", "ext4"]
 # The kernel must have these built in: sleep states, hibernation, and a serial console for the log.
 KERNEL_OPTIONS = ["CONFIG_SUSPEND", "CONFIG_HIBERNATION", "CONFIG_ACPI_SLEEP", "CONFIG_DEVTMPFS",
                   "CONFIG_BLK_DEV_INITRD", "CONFIG_RD_GZIP", "CONFIG_SERIAL_8250_CONSOLE", "CONFIG_SWAP"]
@@ -32,7 +34,8 @@ BUSYBOX = "/bin/busybox"
 
 INIT = r"""#!/bin/busybox sh
 # PID 1 of the test guest: mount, load the virtio drivers, resume from or enable the swap disk,
-# name the virtio ports, then hand over to busybox init, which (re)spawns the agent and the test shell.
+# mount the ext4 data disk if there is one, name the virtio ports, then hand over to busybox init,
+# which (re)spawns the agent and the test shell.
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
 export PATH=/sbin:/bin:/usr/sbin:/usr/bin
@@ -47,11 +50,12 @@ say() { echo "vmtest-init [$(cut -d' ' -f1 /proc/uptime)]: $*"; }
 
 for m in $(cat /etc/vmtest/modules); do insmod "/lib/modules/$m" || say "insmod $m failed"; done
 
-agent=ours swap=
+agent=ours swap= data=
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     vmtest.agent=*) agent="${arg#*=}" ;;
     vmtest.swap=*) swap="${arg#*=}" ;;
+    vmtest.data=*) data="${arg#*=}" ;;
   esac
 done
 
@@ -63,6 +67,13 @@ if [ -n "$swap" ]; then
   cat "$node" > /sys/power/resume
   say "no hibernation image on $swap"
   mkswap "$swap" >/dev/null && swapon "$swap" && say "swap on $swap"
+fi
+
+# Only after the resume attempt: nothing may be mounted when a hibernation image is restored.
+if [ -n "$data" ]; then
+  n=0; while [ ! -b "$data" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n+1)); done
+  mkdir -p /mnt/data
+  if mount -t ext4 "$data" /mnt/data; then say "ext4 $data on /mnt/data"; else say "mount $data failed"; fi
 fi
 
 # What udev would do: /dev/virtio-ports/<name> for every named port (the device nodes come from devtmpfs).

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""ActorAgent in a real QEMU guest: suspend to RAM, to disk and hybrid, seen from the host.
+"""ActorAgent in a real QEMU guest: suspend to RAM, to disk and hybrid, seen from the host; fsfreeze of
+a real ext4 filesystem, seen from inside the guest and in the disk image.
 
 Boots the image from guest_image.py under QEMU (pc machine, TCG) with the agent on a real virtio-serial
 port, and drives it as libvirt does: the agent's JSON on the port's unix socket, QEMU's events
@@ -31,6 +32,11 @@ SHELL_PORT = "org.actoragent.vmtest.0"
 # The kernel's swap header after a hibernation image was written (mm/swapfile.c, kernel/power/swap.c).
 HIBERNATION_SIGNATURE = b"S1SUSPEND"
 SWAP_SIGNATURE = b"SWAPSPACE2"
+# Where the guest's /init mounts the ext4 data disk (the VM's second virtio disk).
+DATA_MOUNT = "/mnt/data"
+DATA_DEVICE = "/dev/vdb"
+# Both agents' frozen marker with their default state directory (/var/run, a link to /run in the guest).
+FROZEN_MARKER = "/run/qga.state.isfrozen"
 
 
 class Report:
@@ -264,8 +270,8 @@ def _die_with_parent():
 class Vm:
     """One QEMU process, killed only through its own pid (watchdog, stop, or our death)."""
 
-    def __init__(self, opts, label, agent, disk, s3=True):
-        self.opts, self.label, self.agent_kind, self.disk, self.s3 = opts, label, agent, disk, s3
+    def __init__(self, opts, label, agent, disk, s3=True, data=None):
+        self.opts, self.label, self.agent_kind, self.disk, self.s3, self.data = opts, label, agent, disk, s3, data
         w = opts.workdir
         self.console = os.path.join(w, f"{label}.console.log")
         self.qmp_path = os.path.join(w, f"{label}.qmp")
@@ -275,11 +281,14 @@ class Vm:
 
     def command(self):
         o = self.opts
+        data = [] if self.data is None else [
+            "-drive", f"file={self.data},if=virtio,format=raw,cache=unsafe"]
         return [o.qemu, "-machine", "pc,accel=tcg", "-cpu", "max", "-smp", "1", "-m", str(o.mem),
                 "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
                 "-serial", f"file:{self.console}",
                 "-kernel", os.path.join(o.cache, "vmlinuz"), "-initrd", os.path.join(o.cache, "initrd.img"),
-                "-append", f"console=ttyS0 panic=-1 vmtest.agent={self.agent_kind} vmtest.swap=/dev/vda",
+                "-append", f"console=ttyS0 panic=-1 vmtest.agent={self.agent_kind} vmtest.swap=/dev/vda"
+                + (f" vmtest.data={DATA_DEVICE}" if self.data else ""),
                 # S3 on: the guest's mem_sleep offers deep; off: only s2idle, which QEMU never sees.
                 "-global", f"PIIX4_PM.disable_s3={0 if self.s3 else 1}",
                 "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
@@ -289,6 +298,7 @@ class Vm:
                 "-chardev", f"socket,id=shell,path={self.shell_path},server=on,wait=off",
                 "-device", f"virtserialport,bus=serial0.0,chardev=shell,name={SHELL_PORT}",
                 "-drive", f"file={self.disk},if=virtio,format=raw,cache=unsafe",
+                *data,
                 "-device", "virtio-rng-pci"]
 
     def start(self):
@@ -369,6 +379,44 @@ def new_disk(opts, name, mb=1024):
     return path
 
 
+def e2fsprogs(tool):
+    """A tool from Debian's e2fsprogs (run.sh installs it); /sbin may be missing from a user's PATH."""
+    path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
+    if path is None:
+        raise RuntimeError(f"{tool} not found (apt-get install e2fsprogs)")
+    return path
+
+
+def new_ext4_disk(opts, name, mb=64):
+    """A sparse image with a fresh ext4 for the guest's /mnt/data."""
+    path = os.path.join(opts.workdir, f"{name}.ext4.img")
+    with open(path, "wb") as f:
+        f.truncate(mb * 1024 * 1024)
+    # Inode tables and journal are written now, so no lazy-init thread writes in the guest mid-check.
+    subprocess.run([e2fsprogs("mkfs.ext4"), "-F", "-q", "-L", "vmtest-data",
+                    "-E", "lazy_itable_init=0,lazy_journal_init=0", path], check=True, capture_output=True)
+    return path
+
+
+class HostView:
+    """The data disk's image as the host reads it, as a backup copying the disk would (read-only tools)."""
+
+    def __init__(self, disk, path):
+        header = subprocess.run([e2fsprogs("dumpe2fs"), "-h", disk], capture_output=True, text=True).stdout
+        features = next((l.split(":", 1)[1].split() for l in header.splitlines()
+                         if l.startswith("Filesystem features:")), [])
+        self.needs_recovery = "needs_recovery" in features
+        fsck = subprocess.run([e2fsprogs("e2fsck"), "-fn", disk], capture_output=True, text=True)
+        self.clean = fsck.returncode == 0
+        self.fsck = fsck.stdout.strip().splitlines()[-1:] if fsck.returncode else []
+        self.content = subprocess.run([e2fsprogs("debugfs"), "-R", f"cat {path}", disk],
+                                      capture_output=True, text=True).stdout.strip()
+
+    def __str__(self):
+        return (f"journal {'NOT flushed (needs_recovery)' if self.needs_recovery else 'flushed'}, "
+                f"e2fsck -fn {'clean' if self.clean else f'NOT clean {self.fsck}'}")
+
+
 def swap_signature(disk):
     with open(disk, "rb") as f:
         f.seek(4096 - 10)
@@ -442,6 +490,70 @@ def restore_check(opts, report, name, old_vm, token, boot_id, label, vms):
                  f"{'unchanged' if boot_id2 == boot_id else 'CHANGED'}, guest-ping {'answered' if pinged else 'FAILED'} "
                  f"{took:.2f}s after qemu start (kernel read the image: {restored})")
     return vm, ok
+
+
+def fsfreeze_checks(opts, vm, report, suffix):
+    """Freeze and thaw of the ext4 on /mnt/data (issue 7), the guest's shell and the host as witnesses.
+    Frozen: the agent says 1 filesystem and 'frozen'; a write started in the guest hangs; guest-get-time
+    is refused and guest-info (allow-listed) answers; the image on the host is a flushed, consistent ext4
+    holding what was written before the freeze. Thawed: 1 filesystem, 'thawed', the hung write
+    completes and its data reaches the disk."""
+    mounts = vm.shell.run(f"grep ' {DATA_MOUNT} ' /proc/mounts || true")
+    fields = mounts[0].split() if mounts else []
+    if not report.check(f"ext4-data-disk{suffix}", fields[:3] == [DATA_DEVICE, DATA_MOUNT, "ext4"]
+                        and fields[3].split(",")[0] == "rw", f"/proc/mounts: {mounts or 'no ' + DATA_MOUNT}"):
+        return
+    before, data = secrets.token_hex(8), secrets.token_hex(8)
+    vm.shell.run(f"echo {before} > {DATA_MOUNT}/before")
+    vm.agent.sync(20)
+    sent = time.time()
+    froze = vm.agent.call("guest-fsfreeze-freeze-list", {"mountpoints": [DATA_MOUNT]})
+    to_freeze = time.time() - sent
+    status = vm.agent.call("guest-fsfreeze-status")
+    marker_file = vm.shell.run(f"ls {FROZEN_MARKER} 2>/dev/null || echo none")[0]
+    # The writer's output goes to /dev/null: the shell's port carries only the test's own commands.
+    vm.shell.run(f"rm -f /run/write-done; ( echo {data} > {DATA_MOUNT}/f && sync && touch /run/write-done ) "
+                 f">/dev/null 2>&1 & true")
+    time.sleep(opts.blocked_seconds)
+    pending = vm.shell.run("test -e /run/write-done && echo completed || echo pending")[0]
+    refused = vm.agent.call("guest-get-time")
+    allowed = vm.agent.call("guest-info")[0]   # on the freeze allow-list
+    snapshot = HostView(vm.data, "/before")
+    desc = refused[1].get("desc", "") if refused[0] == "error" else ""
+    report.timing(f"fsfreeze{suffix}: freeze-list round trip", to_freeze)
+    report.check(f"fsfreeze-frozen{suffix}",
+                 froze == ("return", 1) and status == ("return", "frozen") and pending == "pending"
+                 and refused[0] == "error" and refused[1].get("class") == "CommandNotFound"
+                 and "has been disabled" in desc and allowed == "return" and marker_file == FROZEN_MARKER,
+                 f"freeze-list [{DATA_MOUNT}] {froze} in {to_freeze:.2f}s; status {status}; marker {marker_file}; "
+                 f"write started in the guest {pending} after {opts.blocked_seconds:.0f}s; guest-get-time {refused}; "
+                 f"guest-info {'answered' if allowed == 'return' else allowed}")
+    report.check(f"fsfreeze-image-consistent{suffix}",
+                 not snapshot.needs_recovery and snapshot.clean and snapshot.content == before,
+                 f"image read on the host while frozen: {snapshot}; /before "
+                 f"{'holds what was written before the freeze' if snapshot.content == before else f'= {snapshot.content!r}'}")
+
+    sent = time.time()
+    thawed = vm.agent.call("guest-fsfreeze-thaw")
+    to_thaw = time.time() - sent
+    status = vm.agent.call("guest-fsfreeze-status")
+    waited = time.time()
+    completed = vm.shell.run("n=0; while [ ! -e /run/write-done ] && [ $n -lt 200 ]; do sleep 0.1; n=$((n+1)); done; "
+                             "test -e /run/write-done && echo completed || echo pending", timeout=40)[0]
+    to_write = time.time() - waited
+    read_back = vm.shell.run(f"cat {DATA_MOUNT}/f 2>&1 || true")
+    marker_file = vm.shell.run(f"ls {FROZEN_MARKER} 2>/dev/null || echo none")[0]
+    vm.shell.run(f"umount {DATA_MOUNT}")   # checkpoints the journal: the host then reads the file in place
+    on_disk = HostView(vm.data, "/f")
+    report.timing(f"fsfreeze{suffix}: thaw round trip", to_thaw)
+    report.timing(f"fsfreeze{suffix}: thaw reply to the hung write completing (guest polls every 0.1s)", to_write)
+    report.check(f"fsfreeze-thawed{suffix}",
+                 thawed == ("return", 1) and status == ("return", "thawed") and marker_file == "none"
+                 and completed == "completed" and read_back == [data] and on_disk.content == data and on_disk.clean,
+                 f"thaw {thawed} in {to_thaw:.2f}s; status {status}; marker {marker_file}; the hung write {completed} "
+                 f"{to_write:.2f}s after the thaw reply; guest reads {read_back} "
+                 f"({'its data' if read_back == [data] else 'NOT its data'}); after umount the image holds "
+                 f"{'that data' if on_disk.content == data else repr(on_disk.content)}, {on_disk}")
 
 
 def main_vm_checks(opts, report):
@@ -536,8 +648,9 @@ def main_vm_checks(opts, report):
 
 
 def s2idle_checks(opts, report):
-    """Check 6 and 7 (s2idle side): S3 disabled, the agent must refuse at once and say why."""
-    vm = Vm(opts, "s2idle", "ours", new_disk(opts, "s2idle"), s3=False)
+    """Check 6 and 7 (s2idle side): S3 disabled, the agent must refuse at once and say why; then the
+    fsfreeze checks in the same VM."""
+    vm = Vm(opts, "s2idle", "ours", new_disk(opts, "s2idle"), s3=False, data=new_ext4_disk(opts, "s2idle"))
     try:
         took = vm.boot()
         if took is None:
@@ -561,6 +674,7 @@ def s2idle_checks(opts, report):
                      not ram["supported"] and ram.get("reason", "") in desc and "s2idle" in ram.get("reason", "")
                      and not hybrid["supported"] and disk["supported"],
                      f"ram {ram}; hybrid {hybrid}; disk {disk}")
+        fsfreeze_checks(opts, vm, report, "-ours")
     except Exception as e:
         report.check("s2idle-vm", False, f"{type(e).__name__}: {e}")
     return [vm]
@@ -568,9 +682,9 @@ def s2idle_checks(opts, report):
 
 def qemu_ga_reference(opts, report):
     """Debian's qemu-ga booted from the same image: its boot-to-answer time, its refusal of hybrid
-    without systemd or pm-utils, and what it does on an s2idle-only guest (it writes 'mem' and the
-    guest idles: no reply, no SUSPEND, the host waits)."""
-    vm = Vm(opts, "qemu-ga", "qemu-ga", new_disk(opts, "qemu-ga"), s3=False)
+    without systemd or pm-utils, the same fsfreeze checks, and what it does on an s2idle-only guest
+    (it writes 'mem' and the guest idles: no reply, no SUSPEND, the host waits)."""
+    vm = Vm(opts, "qemu-ga", "qemu-ga", new_disk(opts, "qemu-ga"), s3=False, data=new_ext4_disk(opts, "qemu-ga"))
     try:
         took = vm.boot()
         if took is None:
@@ -584,6 +698,7 @@ def qemu_ga_reference(opts, report):
         kind, error = vm.agent.call("guest-suspend-hybrid", timeout=10)
         report.check("hybrid-qemu-ga-reference", kind == "error",
                      f"qemu-ga without systemd or pm-utils: {kind} {error} (ActorAgent does hybrid through sysfs)")
+        fsfreeze_checks(opts, vm, report, "-qemu-ga-reference")
         since = vm.qmp.mark()
         vm.agent.send("guest-suspend-ram")
         said = vm.agent.quiet(opts.reference_wait)
@@ -603,6 +718,7 @@ def main():
     ap.add_argument("--mem", type=int, default=1024, help="guest RAM in MiB")
     ap.add_argument("--boot-seconds", type=float, default=150, help="qemu start to the agent's first answer")
     ap.add_argument("--vm-seconds", type=float, default=300, help="hard limit on each QEMU's life")
+    ap.add_argument("--blocked-seconds", type=float, default=3, help="how long a write must hang while frozen")
     ap.add_argument("--reference-wait", type=float, default=5, help="how long qemu-ga's silence is watched")
     ap.add_argument("--qemu", default=shutil.which("qemu-system-x86_64") or "qemu-system-x86_64")
     opts = ap.parse_args()
@@ -616,7 +732,11 @@ def main():
 
     def lane(*phases):
         for phase in phases:
-            started = phase(opts, report)
+            try:
+                started = phase(opts, report)
+            except Exception as e:   # e.g. no disk could be made: a failure, not checks silently missing
+                report.check(phase.__name__, False, f"{type(e).__name__}: {e}")
+                continue
             vms.extend(started)
             for vm in started:
                 vm.stop()

@@ -149,9 +149,22 @@ public abstract class SocketAgentFixture(string binary) : IAsyncLifetime
         _agent.OutputDataReceived += (_, _) => { };
         _agent.BeginErrorReadLine();
         _agent.BeginOutputReadLine();
-        for (int i = 0; i < 200 && !File.Exists(path); i++) await Task.Delay(50);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await _socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+        // The socket file appears at bind, before listen: retry refused connects, as test-qga does.
+        for (var attempt = 0; ; attempt++)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(path));
+                _socket = socket;
+                return;
+            }
+            catch (SocketException) when (attempt < 600)
+            {
+                socket.Dispose();
+                await Task.Delay(50);
+            }
+        }
     }
 
     public async Task<List<byte[]>> Replies(byte[] stream)
