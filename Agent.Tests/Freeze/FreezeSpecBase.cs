@@ -18,10 +18,8 @@ namespace Agent.Tests.Freeze;
 /// The fsfreeze family over a fake guest (procfs mountinfo, state dir, hook scripts in a temp folder)
 /// and <see cref="FakeFilesystems"/> in place of the ioctls, under virtual time.
 /// </summary>
-public abstract class FreezeSpecBase : TestKit
+public abstract class FreezeSpecBase : FakeGuestSpec
 {
-    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
-
     /// <summary>Mount order; HEAD drops the bind mount of 254:3 and everything with major 0.</summary>
     protected const string MountInfo = """
         22 1 254:1 / / rw,relatime - ext4 /dev/vda1 rw
@@ -35,9 +33,6 @@ public abstract class FreezeSpecBase : TestKit
 
     protected static readonly string[] Innermost = ["/mnt/with space", "/data", "/boot", "/"];
 
-    private long _seq;
-
-    protected FakeGuest Guest { get; } = new();
     protected FakeFilesystems Filesystems { get; } = new();
     protected FreezeState State { get; private set; } = new();
     protected TestProbe Dispatcher { get; }
@@ -46,17 +41,12 @@ public abstract class FreezeSpecBase : TestKit
     protected string Hook => Path.Combine(Guest.Bin, "fsfreeze-hook");
 
     protected FreezeSpecBase(ITestOutputHelper output)
-        : base("""
-               akka.loglevel = WARNING
-               akka.scheduler.implementation = "Akka.TestKit.TestScheduler, Akka.TestKit"
-               """, output: output)
+        : base(output)
     {
         Directory.CreateDirectory(StateDir);
         Guest.Proc("self/mountinfo", MountInfo.Replace("\r", "") + "\n");
         Dispatcher = CreateTestProbe();
     }
-
-    protected TestScheduler Clock => (TestScheduler)Sys.Scheduler;
 
     /// <summary>The family as the dispatcher creates it; <paramref name="fsfreezeHocon"/> goes inside agent.fsfreeze.</summary>
     protected IActorRef Family(string fsfreezeHocon = "", bool startFrozen = false)
@@ -79,41 +69,11 @@ public abstract class FreezeSpecBase : TestKit
     /// <summary>A hook script that logs "fsfreeze-hook &lt;phase&gt;" and then runs <paramref name="body"/>.</summary>
     protected void HookScript(string body = "exit 0") => Guest.Helper("fsfreeze-hook", body);
 
-    protected async Task<object> Run(IActorRef family, string command, JsonObject? args = null)
-    {
-        var seq = ++_seq;
-        family.Tell(new Execute(seq, command, args ?? JsonObject.Empty));
-        var answer = await ExpectMsgAsync<object>(Wait);
-        Assert.Equal(seq, answer switch { CommandSucceeded s => s.Seq, CommandFailed f => f.Seq, _ => -1 });
-        return answer;
-    }
-
-    protected async Task<JsonValue> Succeeds(IActorRef family, string command, JsonObject? args = null)
-    {
-        var answer = await Run(family, command, args);
-        return Assert.IsType<CommandSucceeded>(answer).Value;
-    }
-
-    protected async Task<string> Fails(IActorRef family, string command, JsonObject? args = null)
-    {
-        var failed = Assert.IsType<CommandFailed>(await Run(family, command, args));
-        Assert.Equal("GenericError", failed.Error.Class);
-        return failed.Error.Desc;
-    }
-
     protected async Task<string> Status(IActorRef family) =>
         Assert.IsType<JsonString>(await Succeeds(family, "guest-fsfreeze-status")).Value;
 
     protected async Task ExpectFrozenState(bool frozen) =>
         Assert.Equal(frozen, (await Dispatcher.ExpectMsgAsync<Actors.Dispatch.Dispatcher.FrozenStateChanged>(Wait)).Frozen);
 
-    protected static JsonObject Args(params (string, JsonValue?)[] members) => JsonObject.Of(members);
-
     protected static JsonArray Strings(params string[] values) => new(values.Select(v => (JsonValue)new JsonString(v)).ToArray());
-
-    protected override void Dispose(bool disposing)
-    {
-        base.Dispose(disposing);
-        if (disposing) Guest.Dispose();
-    }
 }
