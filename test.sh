@@ -29,6 +29,9 @@ dotnet test ActorAgent.sln --no-restore -c Release 2>&1 | tee "$log"
 suite_rc=${PIPESTATUS[0]}
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
 failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+# A skipped test asserted nothing: it counts as failed.
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$((failed + skipped))
 [ "$suite_rc" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
 
 # Smoke tests: a published binary answers guest-ping and guest-info on a unix socket, from a host that

@@ -4,7 +4,6 @@ using Agent.Actors.Dispatch;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
 using Agent.Actors.State;
-using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors;
@@ -26,7 +25,7 @@ public sealed class AgentSupervisor : UntypedActor
     {
         var reaper = Context.ActorOf(ReaperActor.Props(settings.Processes), "reaper");
         var context = new CommandContext(settings, reaper) { Freeze = freeze };
-        var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
+        var dispatcher = Context.ActorOf(Dispatcher.Props(context, CommandRoutes.Create(families)), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }
 

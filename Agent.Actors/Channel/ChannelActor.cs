@@ -7,9 +7,15 @@ using Akka.Event;
 namespace Agent.Actors.Channel;
 
 /// <summary>
-/// Owns the transport and the JSON streamer: bytes in, stream items to the dispatcher in order,
-/// reply lines out in the order the dispatcher delivers them. The streamer is never reset on a
-/// reconnect, as qemu-ga's is not (spec §1.1). The channel alone writes to the transport.
+/// Owns the transport, its connections, the JSON streamer and backpressure: bytes in, stream items to
+/// the dispatcher in order, reply lines out in the order the dispatcher delivers them. The streamer is
+/// never reset on a reconnect, as qemu-ga's is not (qga/main.c keeps one JSONMessageParser). The
+/// channel alone writes to the transport.
+///
+/// Memory is bounded in bytes, never by refusing requests: requests read but unanswered count against
+/// agent.channel.request-budget, replies not yet written against reply-budget. Past either, reading
+/// stops (the host's writes block in the kernel); past the reply budget the dispatcher also starts no
+/// new command until the host has read (docs/architecture.md, "backpressure").
 /// </summary>
 public sealed class ChannelActor : UntypedActor, IWithTimers
 {
@@ -36,11 +42,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private readonly Func<ITransport> _openTransport;
     private readonly JsonStreamer _streamer = new();
     private readonly List<StreamItem> _items = new();
-    private readonly Queue<Dispatcher.Delivery> _writes = new();
-    private readonly int _readPauseThreshold;
+    private readonly Queue<(long Conn, byte[] Line)> _writes = new();
+    // Submitted items in submission order, which is the order their deliveries come back in.
+    private readonly Queue<(long Ticket, long Conn, long Bytes)> _submitted = new();
     private ITransport? _transport;
     private readonly IActorRef _dispatcher;
-    private long _outstanding;
+    private long _nextTicket;
+    // Bytes read that belong to no complete item yet (an incomplete message, whitespace, garbage).
+    private long _unattributed;
+    private long _requestBytes;
+    private long _replyBytes;
+    private bool _repliesBacklogged;
     // Items per connection still owed an answer. A client that sent its requests and then shut down
     // its write side (echo ... | socat) still gets its replies: the connection ends only when this
     // drains, as qemu-ga answers everything it read before handling the EOF.
@@ -50,6 +62,7 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private bool _flushPending;
     private long _writeSeq;
     private int _batchLines;
+    private long _batchBytes;
     private byte[] _batch = new byte[4096];
     private CancellationTokenSource _writeCancel = new();
     private bool _readingPaused;
@@ -61,10 +74,6 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
         _settings = settings;
         _openTransport = openTransport;
         _dispatcher = dispatcher;
-        // Past the dispatcher's queue bound requests are refused with an error; past four times it
-        // we stop reading, so a host that never reads its replies cannot grow our memory.
-        _readPauseThreshold = Math.Max(1, settings.MaxQueuedRequests) * 4;
-
     }
 
     // A type switch, not ReceiveActor: under NativeAOT, ReceiveActor matches every message through an
@@ -154,11 +163,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     {
         _items.Clear();
         _streamer.Feed(received.Data, _items);
-        foreach (var item in _items)
+        _unattributed += received.Data.Length;
+        for (var i = 0; i < _items.Count; i++)
         {
-            _outstanding++;
+            // The bytes read so far are shared among the items they completed; the sum is what counts.
+            var bytes = i == _items.Count - 1 ? _unattributed : _unattributed / _items.Count;
+            _unattributed -= bytes;
+            _requestBytes += bytes;
+            var ticket = ++_nextTicket;
+            _submitted.Enqueue((ticket, received.Conn, bytes));
             _owed[received.Conn] = _owed.GetValueOrDefault(received.Conn) + 1;
-            _dispatcher.Tell(new Dispatcher.Submit(received.Conn, item));
+            _dispatcher.Tell(new Dispatcher.Submit(ticket, _items[i]));
         }
         UpdateReading();
     }
@@ -166,7 +181,6 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     /// <summary>One item of <paramref name="conn"/> is answered (written, dropped, or needed no reply).</summary>
     private void Settle(long conn)
     {
-        _outstanding--;
         if (--_owed[conn] == 0) _owed.Remove(conn);
         EndIfSettled(conn);
         UpdateReading();
@@ -181,13 +195,19 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
 
     private void OnDelivery(Dispatcher.Delivery delivery)
     {
+        var (ticket, conn, bytes) = _submitted.Dequeue();
+        if (ticket != delivery.Ticket)
+            throw new InvalidOperationException($"delivery for ticket {delivery.Ticket} arrived while {ticket} was due");
+        _requestBytes -= bytes;
         if (delivery.Line is null || _transport is null)
         {
             // No reply (suspend/shutdown success), or no transport to write to.
-            Settle(delivery.Conn);
+            Settle(conn);
             return;
         }
-        _writes.Enqueue(delivery);
+        _writes.Enqueue((conn, delivery.Line));
+        _replyBytes += delivery.Line.Length;
+        UpdateReading();
         // Deliveries already in the mailbox are queued before Flush runs, so pipelined replies
         // leave in one write instead of one syscall each.
         if (!_flushPending && !_writing)
@@ -214,7 +234,9 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
                 WriteCompleted(conn, ErrorOf(write));
                 continue;
             }
-            Timers.StartSingleTimer(WriteTimer, new WriteTimedOut(seq), _settings.WriteTimeout);
+            // Only a client can be cut off; a serial port's write waits for its host (reference.conf).
+            if (_transport.CutsOffStalledClients)
+                Timers.StartSingleTimer(WriteTimer, new WriteTimedOut(seq), _settings.WriteTimeout);
             write.ContinueWith(t => new WriteDone(seq, conn, ErrorOf(t)), TaskContinuationOptions.ExecuteSynchronously)
                 .PipeTo(Self);
         }
@@ -223,15 +245,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     /// <summary>Dequeues the head line and the lines behind it for the same client, up to a bound, as one buffer.</summary>
     private ReadOnlyMemory<byte> TakeBatch(long conn)
     {
-        var first = _writes.Dequeue().Line!;
+        var first = _writes.Dequeue().Line;
         _batchLines = 1;
+        _batchBytes = first.Length;
         if (!_writes.TryPeek(out var next) || next.Conn != conn) return first;
         var length = first.Length;
         EnsureBatchCapacity(length);
         first.CopyTo(_batch, 0);
-        while (_writes.TryPeek(out next) && next.Conn == conn && length + next.Line!.Length <= MaxBatchBytes)
+        while (_writes.TryPeek(out next) && next.Conn == conn && length + next.Line.Length <= MaxBatchBytes)
         {
             _writes.Dequeue();
+            _batchBytes += next.Line.Length;
             EnsureBatchCapacity(length + next.Line.Length);
             next.Line.CopyTo(_batch, length);
             length += next.Line.Length;
@@ -270,8 +294,9 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private void WriteCompleted(long conn, Exception? error)
     {
         _writing = false;
-        // A failed write (the client has gone) drops the replies; they are never sent to a successor,
-        // since each connection has its own socket.
+        _replyBytes -= _batchBytes;
+        // A failed write (the client has gone, or was cut off for not reading) drops the replies; they
+        // are never sent to a successor, since each connection has its own socket.
         if (error is not null)
             _log.Warning("dropped {0} reply line(s) to client {1}: {2}", _batchLines, conn, error.Message);
         for (var i = 0; i < _batchLines; i++) Settle(conn);
@@ -279,10 +304,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
 
     private void UpdateReading()
     {
-        var pause = _outstanding >= _readPauseThreshold;
+        var backlogged = _replyBytes >= _settings.ReplyBudget;
+        if (backlogged != _repliesBacklogged)
+        {
+            _repliesBacklogged = backlogged;
+            _dispatcher.Tell(new Dispatcher.RepliesBacklogged(backlogged));
+        }
+        var pause = backlogged || _requestBytes >= _settings.RequestBudget;
         if (pause == _readingPaused || _transport is null) return;
         _readingPaused = pause;
         _transport.SetReading(!pause);
-        if (pause) _log.Warning("host is not reading replies; pausing input at {0} outstanding", _outstanding);
+        if (pause)
+            _log.Debug("pausing input: {0} request bytes unanswered, {1} reply bytes unwritten", _requestBytes, _replyBytes);
     }
 }

@@ -167,6 +167,8 @@ public sealed unsafe class CharDeviceTransport : ITransport
     /// <summary>A char device has no connection to end: the port stays open for the agent's life.</summary>
     public void EndConnection(long conn) { }
 
+    public bool CutsOffStalledClients => false;
+
     public void SetReading(bool enabled)
     {
         _reading = enabled;

@@ -15,6 +15,12 @@ public interface ITransport : IDisposable
     /// <summary>Writes all of <paramref name="data"/> to connection <paramref name="conn"/>.</summary>
     Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel);
 
+    /// <summary>
+    /// True for a listener: a client that stops reading can be disconnected after write-timeout, since a
+    /// new connection starts clean. A serial port has one endless stream, so a cut line would corrupt it.
+    /// </summary>
+    bool CutsOffStalledClients { get; }
+
     /// <summary>Stops or resumes reading: the channel's backpressure when replies pile up.</summary>
     void SetReading(bool enabled);
 

@@ -139,6 +139,8 @@ public sealed class ListenTransport : ITransport
         if (Interlocked.Read(ref _conn) == conn) _ended.TrySetResult();
     }
 
+    public bool CutsOffStalledClients => true;
+
     public void SetReading(bool enabled)
     {
         lock (_gate)

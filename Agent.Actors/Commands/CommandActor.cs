@@ -8,7 +8,8 @@ namespace Agent.Actors.Commands;
 /// Base for command-family actors whose commands are plain functions of their arguments.
 /// A handler returns the reply value or throws <see cref="CommandException"/>; async handlers
 /// run off the actor and come back through PipeTo, so the family keeps answering.
-/// Any other exception is reported as a GenericError too: a bug must never cost the host its reply.
+/// Any other exception is reported as a GenericError too; a command abandoned at its deadline is
+/// answered at once (a late result is dropped by the dispatcher).
 /// </summary>
 public abstract class CommandActor : ReceiveActor
 {
@@ -21,9 +22,17 @@ public abstract class CommandActor : ReceiveActor
     /// </summary>
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is not Execute execute) return base.AroundReceive(receive, message);
-        OnExecute(execute);
-        return true;
+        switch (message)
+        {
+            case Execute execute:
+                OnExecute(execute);
+                return true;
+            case Abandon abandon:
+                Sender.Tell(new CommandFailed(abandon.Seq, abandon.Error));
+                return true;
+            default:
+                return base.AroundReceive(receive, message);
+        }
     }
 
     protected void Handle(string command, Func<JsonObject, JsonValue> handler) => _sync[command] = handler;
@@ -45,16 +54,12 @@ public abstract class CommandActor : ReceiveActor
         }
         if (!_sync.TryGetValue(cmd.Command, out var handler))
         {
-            replyTo.Tell(new CommandFailed(cmd.Seq, QmpError.NotFound($"The command {cmd.Command} has not been found")));
+            replyTo.Tell(new CommandFailed(cmd.Seq, CommandErrors.NotFound(cmd.Command)));
             return;
         }
         try { replyTo.Tell(new CommandSucceeded(cmd.Seq, handler(cmd.Arguments))); }
         catch (Exception ex) { replyTo.Tell(Fail(cmd.Seq, ex)); }
     }
 
-    private static CommandFailed Fail(long seq, Exception ex)
-    {
-        while (ex is AggregateException { InnerException: { } inner }) ex = inner;
-        return CommandFailed.Generic(seq, ex.Message);
-    }
+    private static CommandFailed Fail(long seq, Exception ex) => CommandFailed.Generic(seq, CommandErrors.Innermost(ex).Message);
 }

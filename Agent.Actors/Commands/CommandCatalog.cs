@@ -7,8 +7,16 @@ namespace Agent.Actors.Commands;
 /// <summary>What a command family actor may depend on; handed to every family's Props factory.</summary>
 public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper)
 {
-    /// <summary>The frozen state shared with the host's log sink and signal handler; set by the fsfreeze family.</summary>
+    /// <summary>
+    /// The frozen state: its one owner is the fsfreeze family; the dispatcher's policy, guest-info, the
+    /// host's log sink and signal handler read it.
+    /// </summary>
     public FreezeState Freeze { get; init; } = new();
+
+    /// <summary>The registered commands in schema order (guest-info's list).</summary>
+    public IReadOnlyList<Protocol.Schema.CommandSchema> Registered { get; init; } = [];
+
+    public CommandPolicy Policy => CommandPolicy.Create(Settings.Rpc.Allow, Settings.Rpc.Block);
 }
 
 /// <summary>A long-lived actor that owns a set of commands.</summary>

@@ -20,6 +20,16 @@ public abstract class HelperCommandOwner : ReceiveActor
             try { OnExecute(e); }
             catch (CommandException ex) { Sender.Tell(CommandFailed.Generic(e.Seq, ex.Message)); }
         });
+        Receive<Abandon>(a =>
+        {
+            // The helper is stopped (its process group killed); its Finished never comes.
+            foreach (var (child, pending) in _running.Where(r => r.Value.Seq == a.Seq).ToArray())
+            {
+                _running.Remove(child);
+                Context.Stop(child);
+                pending.ReplyTo.Tell(new CommandFailed(a.Seq, a.Error));
+            }
+        });
         Receive<HelperCommand.Finished>(f =>
         {
             if (!_running.Remove(Sender, out var pending)) return;

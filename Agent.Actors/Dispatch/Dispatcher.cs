@@ -1,5 +1,5 @@
 using Agent.Actors.Commands;
-using Agent.Actors.Commands.Info;
+using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
@@ -9,117 +9,121 @@ using Akka.Event;
 namespace Agent.Actors.Dispatch;
 
 /// <summary>
-/// Runs requests one at a time in arrival order, as qemu-ga does, and answers every submitted item
-/// with exactly one <see cref="Delivery"/> in submission order (a null line for a success-response:false
+/// Runs requests one at a time in arrival order, as qemu-ga does, and answers every submitted item with
+/// exactly one <see cref="Delivery"/> in submission order (a null line for a success-response:false
 /// command). Validation happens when an item reaches the head of the queue, so a freeze earlier in a
-/// pipeline disables the commands after it. Owns the command-family actors.
+/// pipeline disables the commands after it.
+///
+/// This actor owns the one-reply guarantee (docs/architecture.md): a family that throws is resumed
+/// with its state and the request in flight gets an error; a family that stops fails its request and
+/// every later one; a command past its deadline is abandoned and answered with an error naming the
+/// setting. It knows nothing of connections: a ticket from the channel comes back with its reply.
 /// </summary>
-public sealed class Dispatcher : UntypedActor
+public sealed class Dispatcher : UntypedActor, IWithTimers
 {
-    /// <summary>One item from the byte stream of connection <paramref name="Conn"/>, in stream order.</summary>
-    public sealed record Submit(long Conn, StreamItem Item);
-
-    /// <summary>The fsfreeze family reports the agent's frozen state; enabling is recomputed.</summary>
-    public sealed record FrozenStateChanged(bool Frozen);
+    /// <summary>One item from the byte stream, in stream order; <paramref name="Ticket"/> comes back in its Delivery.</summary>
+    public sealed record Submit(long Ticket, StreamItem Item);
 
     /// <summary>The answer to one Submit, sent to its sender: the reply line to write (null: nothing to write).</summary>
-    public sealed record Delivery(long Conn, byte[]? Line);
+    public sealed record Delivery(long Ticket, byte[]? Line);
 
-    private sealed record Registered(CommandSchema Schema, IActorRef Owner);
+    /// <summary>The channel's reply budget is full (no command starts) or has room again.</summary>
+    public sealed record RepliesBacklogged(bool Full);
 
-    private sealed record Pending(IActorRef ReplyTo, long Conn, StreamItem Item, QmpError? Rejection);
+    private sealed record FamilyFailed(IActorRef Family, Exception Cause);
 
-    private sealed record InFlight(long Seq, Pending Item, Request Request, CommandSchema Schema);
+    private sealed record DeadlinePassed(long Seq);
 
-    private const string DelimitedCommand = "guest-sync-delimited";
+    private sealed record GraceEnded(long Seq);
+
+    private sealed record Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
+
+    private sealed record InFlight(long Seq, Pending Item, Request Request, CommandSchema Schema, IActorRef Owner);
+
+    private const string DeadlineTimer = "deadline";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly int _maxQueued;
-    private readonly Dictionary<string, Registered> _commands = new();
-    private readonly IReadOnlyList<CommandSchema> _schemaOrder;
+    private readonly CommandRoutes _routes;
+    private readonly DispatchSettings _settings;
+    private readonly Agent.Actors.State.FreezeState _freeze;
+    private readonly CommandPolicy _policy;
+    private readonly Dictionary<string, IActorRef> _owners = new();
+    private readonly Dictionary<IActorRef, string> _stopped = new();
     private readonly Queue<Pending> _queue = new();
-    private CommandPolicy _policy;
-    private IActorRef? _infoOwner;
     private InFlight? _inFlight;
+    private bool _abandoning;
+    private bool _repliesBacklogged;
     private long _nextSeq;
-    // Per connection: a vanished client's backlog (still executed, as qemu-ga executes what it read)
-    // must not make its successor's requests look like a flood.
-    private readonly Dictionary<long, int> _queuedRequests = new();
 
-    public Dispatcher(CommandContext context, IReadOnlyList<CommandFamily> families,
-        IReadOnlyList<CommandSchema> schema)
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    public Dispatcher(CommandContext context, CommandRoutes routes)
     {
-        _maxQueued = context.Settings.Channel.MaxQueuedRequests;
-        // An agent that starts frozen (the marker survived its predecessor) gates commands from the first request.
-        _policy = CommandPolicy.Create(context.Settings.Rpc.Allow, context.Settings.Rpc.Block) with { Frozen = context.Freeze.Frozen };
-
-        var bySchema = schema.ToDictionary(s => s.Name);
-        foreach (var family in families)
+        _routes = routes;
+        _settings = context.Settings.Dispatch;
+        _freeze = context.Freeze;
+        _policy = context.Policy;
+        var familyContext = context with { Registered = routes.Registered };
+        foreach (var family in routes.Families)
         {
-            var owner = Context.ActorOf(family.Props(context), family.Name);
-            foreach (var name in family.Commands)
-            {
-                if (!bySchema.TryGetValue(name, out var s))
-                    throw new InvalidOperationException($"family '{family.Name}' registers '{name}', which has no schema");
-                _commands[name] = new Registered(s, owner);
-                if (name == "guest-info") _infoOwner = owner;
-            }
+            var owner = Context.ActorOf(family.Props(familyContext), family.Name);
+            Context.Watch(owner);
+            foreach (var name in family.Commands) _owners[name] = owner;
         }
-        _schemaOrder = schema.Where(s => _commands.ContainsKey(s.Name)).ToArray();
-        PublishAvailability();
     }
 
-    // A type switch, not ReceiveActor: see ChannelActor.OnReceive (NativeAOT interprets ReceiveActor's matcher).
+    public static Props Props(CommandContext context, CommandRoutes routes) =>
+        Akka.Actor.Props.Create(() => new Dispatcher(context, routes));
+
+    /// <summary>
+    /// Resume, never restart: a restart would lose a family's state (open handles, exec results, the
+    /// frozen mounts). The failure itself answers the request in flight (<see cref="FamilyFailed"/>).
+    /// A family that cannot even start is stopped, and its commands fail from then on.
+    /// </summary>
+    protected override SupervisorStrategy SupervisorStrategy() => new FamilyStrategy(Self);
+
+    private sealed class FamilyStrategy(IActorRef dispatcher) : OneForOneStrategy
+    {
+        protected override Directive Handle(IActorRef child, Exception exception)
+        {
+            if (exception is ActorInitializationException or ActorKilledException or DeathPactException) return Directive.Stop;
+            dispatcher.Tell(new FamilyFailed(child, exception));
+            return Directive.Resume;
+        }
+    }
+
+    // One way to receive, for every actor of the agent: a type switch (docs/architecture.md, "receiving").
     protected override void OnReceive(object message)
     {
         switch (message)
         {
-            case Submit submit: OnSubmit(submit); break;
+            case Submit submit:
+                _queue.Enqueue(new Pending(Sender, submit.Ticket, submit.Item));
+                Pump();
+                break;
             case CommandSucceeded r: Complete(r.Seq, r.Value, null); break;
             case CommandFailed r: Complete(r.Seq, null, r.Error); break;
-            case FrozenStateChanged f:
-                _policy = _policy with { Frozen = f.Frozen };
-                PublishAvailability();
+            case RepliesBacklogged b:
+                _repliesBacklogged = b.Full;
+                Pump();
                 break;
+            case FamilyFailed f: OnFamilyFailed(f); break;
+            case DeadlinePassed d: OnDeadline(d.Seq); break;
+            case GraceEnded g: OnGraceEnded(g.Seq); break;
+            case Terminated t: OnFamilyStopped(t.ActorRef); break;
             default: Unhandled(message); break;
         }
     }
 
-    public static Props Props(CommandContext context, IReadOnlyList<CommandFamily> families,
-        IReadOnlyList<CommandSchema> schema) =>
-        Akka.Actor.Props.Create(() => new Dispatcher(context, families, schema));
-
-    private void OnSubmit(Submit submit)
-    {
-        QmpError? rejection = null;
-        if (submit.Item is StreamValue)
-        {
-            // A flooding host gets an error per request instead of growing our memory; the error
-            // still leaves in order, and the channel stops reading well before this list can grow.
-            var queued = _queuedRequests.GetValueOrDefault(submit.Conn);
-            if (queued >= _maxQueued)
-                rejection = QmpError.Generic($"the agent is busy: more than {_maxQueued} requests are queued");
-            else
-                _queuedRequests[submit.Conn] = queued + 1;
-        }
-        _queue.Enqueue(new Pending(Sender, submit.Conn, submit.Item, rejection));
-        Pump();
-    }
-
-    /// <summary>Answers queued items until one needs a command actor, or the queue is empty.</summary>
+    /// <summary>Answers queued items until one needs a family, the replies back up, or the queue is empty.</summary>
     private void Pump()
     {
-        while (_inFlight is null && _queue.TryDequeue(out var pending))
+        while (_inFlight is null && !_repliesBacklogged && _queue.TryDequeue(out var pending))
         {
-            if (pending.Item is StreamValue && pending.Rejection is null && --_queuedRequests[pending.Conn] == 0)
-                _queuedRequests.Remove(pending.Conn);
             switch (pending.Item)
             {
                 case StreamError error:
                     Deliver(pending, Replies.Error(QmpError.Generic(error.Desc), null));
-                    break;
-                case StreamValue value when pending.Rejection is { } rejected:
-                    Deliver(pending, Replies.Error(rejected, IdOf(value.Value)));
                     break;
                 case StreamValue value:
                     Start(pending, value.Value);
@@ -127,8 +131,6 @@ public sealed class Dispatcher : UntypedActor
             }
         }
     }
-
-    private static JsonValue? IdOf(JsonValue value) => value is JsonObject o ? o["id"] : null;
 
     private void Start(Pending pending, JsonValue value)
     {
@@ -138,25 +140,32 @@ public sealed class Dispatcher : UntypedActor
                 Deliver(pending, Replies.Error(rejected.Error, rejected.Id));
                 return;
             case EnvelopeOk { Request: var request }:
-                if (!_commands.TryGetValue(request.Command, out var command))
+                if (!_routes.TryGet(request.Command, out var route))
                 {
-                    Deliver(pending, Replies.Error(QmpError.NotFound($"The command {request.Command} has not been found"), request.Id));
+                    Deliver(pending, Replies.Error(CommandErrors.NotFound(request.Command), request.Id));
                     return;
                 }
-                if (!_policy.IsEnabled(command.Schema))
+                if (!_policy.IsEnabled(route.Schema, _freeze.Frozen))
                 {
-                    Deliver(pending, Replies.Error(
-                        QmpError.NotFound($"Command {request.Command} has been disabled: {CommandPolicy.DisabledReason}"), request.Id));
+                    Deliver(pending, Replies.Error(CommandErrors.Disabled(request.Command), request.Id));
                     return;
                 }
-                if (ArgumentChecker.Check(command.Schema, request.Arguments) is { } argumentError)
+                if (ArgumentChecker.Check(route.Schema, request.Arguments) is { } argumentError)
                 {
                     Deliver(pending, Replies.Error(QmpError.Generic(argumentError), request.Id));
                     return;
                 }
+                var owner = _owners[request.Command];
+                if (_stopped.TryGetValue(owner, out var family))
+                {
+                    Deliver(pending, Replies.Error(FamilyStopped(request.Command, family), request.Id));
+                    return;
+                }
                 var seq = ++_nextSeq;
-                _inFlight = new InFlight(seq, pending, request, command.Schema);
-                command.Owner.Tell(new Execute(seq, request.Command, request.Arguments));
+                _inFlight = new InFlight(seq, pending, request, route.Schema, owner);
+                _abandoning = false;
+                Timers.StartSingleTimer(DeadlineTimer, new DeadlinePassed(seq), _settings.DeadlineOf(request.Command).Deadline);
+                owner.Tell(new Execute(seq, request.Command, request.Arguments));
                 return;
         }
     }
@@ -168,22 +177,59 @@ public sealed class Dispatcher : UntypedActor
             _log.Warning("Dropping a late outcome for command #{0}", seq);
             return;
         }
+        Finish(flight, value, error);
+    }
+
+    private void Finish(InFlight flight, JsonValue? value, QmpError? error)
+    {
         _inFlight = null;
+        Timers.Cancel(DeadlineTimer);
         if (error is not null)
             Deliver(flight.Item, Replies.Error(error, flight.Request.Id));
         else if (flight.Schema.SuccessResponse)
-            Deliver(flight.Item, Replies.Return(value!, flight.Request.Id), delimited: flight.Request.Command == DelimitedCommand);
+            Deliver(flight.Item, Replies.Return(value!, flight.Request.Id), flight.Schema.DelimitedReply);
         else
-            flight.Item.ReplyTo.Tell(new Delivery(flight.Item.Conn, null));
+            flight.Item.ReplyTo.Tell(new Delivery(flight.Item.Ticket, null));
         Pump();
     }
 
-    private static void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
-        to.ReplyTo.Tell(new Delivery(to.Conn, Replies.Line(reply, delimited)));
+    private void OnFamilyFailed(FamilyFailed failed)
+    {
+        _log.Error(failed.Cause, "command family {0} failed", failed.Family.Path.Name);
+        if (_inFlight is { } flight && flight.Owner.Equals(failed.Family))
+            Finish(flight, null, CommandErrors.InternalError(flight.Request.Command, failed.Cause));
+    }
 
-    private void PublishAvailability() =>
-        _infoOwner?.Tell(new InfoActor.CommandAvailability(_schemaOrder
-            .Reverse()
-            .Select(s => new InfoActor.CommandState(s.Name, _policy.IsEnabled(s), s.SuccessResponse))
-            .ToArray()));
+    private void OnFamilyStopped(IActorRef family)
+    {
+        _stopped[family] = family.Path.Name;
+        _log.Error("command family {0} stopped; its commands fail from now on", family.Path.Name);
+        if (_inFlight is { } flight && flight.Owner.Equals(family))
+            Finish(flight, null, FamilyStopped(flight.Request.Command, family.Path.Name));
+    }
+
+    private static QmpError FamilyStopped(string command, string family) =>
+        QmpError.Generic($"{command} failed: internal error: its command family '{family}' has stopped");
+
+    private void OnDeadline(long seq)
+    {
+        if (_inFlight is not { } flight || flight.Seq != seq || _abandoning) return;
+        var (deadline, key) = _settings.DeadlineOf(flight.Request.Command);
+        _log.Error("{0} passed its deadline of {1}; abandoning it", flight.Request.Command, deadline);
+        _abandoning = true;
+        var error = CommandErrors.DeadlinePassed(flight.Request.Command, deadline, key);
+        flight.Owner.Tell(new Abandon(seq, error));
+        Timers.StartSingleTimer(DeadlineTimer, new GraceEnded(seq), _settings.AbandonGrace);
+    }
+
+    private void OnGraceEnded(long seq)
+    {
+        if (_inFlight is not { } flight || flight.Seq != seq) return;
+        var (deadline, key) = _settings.DeadlineOf(flight.Request.Command);
+        _log.Error("{0} did not abandon within {1}; answering for it", flight.Request.Command, _settings.AbandonGrace);
+        Finish(flight, null, CommandErrors.DeadlinePassed(flight.Request.Command, deadline, key));
+    }
+
+    private static void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
+        to.ReplyTo.Tell(new Delivery(to.Ticket, Replies.Line(reply, delimited)));
 }

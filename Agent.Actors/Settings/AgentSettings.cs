@@ -13,6 +13,7 @@ namespace Agent.Actors.Settings;
 /// </summary>
 public sealed record AgentSettings(
     ChannelSettings Channel,
+    DispatchSettings Dispatch,
     RpcSettings Rpc,
     PathSettings Paths,
     HelperSettings Helpers,
@@ -41,6 +42,7 @@ public sealed record AgentSettings(
         var c = config.WithFallback(DefaultConfig()).GetConfig("agent");
         return new AgentSettings(
             ChannelSettings.Create(c.GetConfig("channel")),
+            DispatchSettings.Create(c.GetConfig("dispatch")),
             RpcSettings.Create(c.GetConfig("rpc")),
             PathSettings.Create(c.GetConfig("paths")),
             HelperSettings.Create(c.GetConfig("helpers")),
@@ -63,7 +65,8 @@ public sealed record ChannelSettings(
     TimeSpan RetryInterval,
     TimeSpan DisconnectBackoff,
     int ReadSize,
-    int MaxQueuedRequests,
+    long RequestBudget,
+    long ReplyBudget,
     TimeSpan WriteTimeout)
 {
     public static ChannelSettings Create(Config c) => new(
@@ -73,8 +76,26 @@ public sealed record ChannelSettings(
         c.GetTimeSpan("retry-interval"),
         c.GetTimeSpan("disconnect-backoff"),
         c.GetInt("read-size"),
-        c.GetInt("max-queued-requests"),
+        c.GetByteSize("request-budget") ?? throw new ArgumentException("agent.channel.request-budget is not a size"),
+        c.GetByteSize("reply-budget") ?? throw new ArgumentException("agent.channel.reply-budget is not a size"),
         c.GetTimeSpan("write-timeout"));
+}
+
+/// <param name="Deadline">How long a command may run before the host gets an error instead.</param>
+/// <param name="Deadlines">Per-command deadlines overriding <paramref name="Deadline"/>.</param>
+/// <param name="AbandonGrace">How long a family may take to abandon a command after its deadline.</param>
+public sealed record DispatchSettings(TimeSpan Deadline, IReadOnlyDictionary<string, TimeSpan> Deadlines, TimeSpan AbandonGrace)
+{
+    public static DispatchSettings Create(Config c) => new(
+        c.GetTimeSpan("deadline"),
+        c.GetConfig("deadlines").AsEnumerable().ToDictionary(e => e.Key.Trim('"'), e => e.Value.GetTimeSpan()),
+        c.GetTimeSpan("abandon-grace"));
+
+    /// <summary>The deadline of <paramref name="command"/> and the key an operator changes to move it.</summary>
+    public (TimeSpan Deadline, string Key) DeadlineOf(string command) =>
+        Deadlines.TryGetValue(command, out var own)
+            ? (own, $"agent.dispatch.deadlines.{command}")
+            : (Deadline, "agent.dispatch.deadline");
 }
 
 public sealed record RpcSettings(IReadOnlyList<string> Block, IReadOnlyList<string> Allow)

@@ -30,7 +30,7 @@ public static class QgaSchema
     /// <summary>The standard Linux table (what `qemu-ga -b help` lists, HEAD).</summary>
     public static readonly CommandTable Standard = new(
     [
-        Frozen("guest-sync-delimited", Req("id", IntType.Instance)),
+        Frozen("guest-sync-delimited", Req("id", IntType.Instance)) with { DelimitedReply = true },
         Frozen("guest-sync", Req("id", IntType.Instance)),
         Frozen("guest-ping"),
         Cmd("guest-get-time"),

@@ -21,4 +21,8 @@ public sealed record CommandSchema(
     string Name,
     IReadOnlyList<Member> Arguments,
     bool SuccessResponse = true,
-    bool AllowedWhileFrozen = false);
+    bool AllowedWhileFrozen = false)
+{
+    /// <summary>The success reply starts with 0xFF so the host can resync on it (guest-sync-delimited).</summary>
+    public bool DelimitedReply { get; init; }
+}

@@ -35,11 +35,28 @@ public sealed class InMemoryTransport : ITransport
         Owner.Tell(new ChannelActor.ClientConnected(_conn));
     }
 
+    private TaskCompletionSource? _stalled;
+
+    /// <summary>From now on writes wait, as to a host that stopped reading, until <see cref="ResumeWrites"/>.</summary>
+    public void StallWrites() => _stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ResumeWrites() => _stalled?.TrySetResult();
+
     public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
+        if (_stalled is { Task.IsCompleted: false } stalled)
+        {
+            var copy = data.ToArray();
+            return stalled.Task.ContinueWith(_ =>
+            {
+                foreach (var b in copy) _output.Writer.TryWrite(b);
+            }, TaskScheduler.Default);
+        }
         foreach (var b in data.Span) _output.Writer.TryWrite(b);
         return Task.CompletedTask;
     }
+
+    public bool CutsOffStalledClients => true;
 
     public void SetReading(bool enabled) => Reading = enabled;
 

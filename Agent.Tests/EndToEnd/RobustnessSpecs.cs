@@ -64,7 +64,7 @@ public sealed class RobustnessSpecs
     public async Task A_host_that_stops_reading_is_cut_off_and_memory_stays_bounded()
     {
         var conf = Path.Combine(Path.GetTempPath(), $"agent-{Guid.NewGuid():N}.conf");
-        File.WriteAllText(conf, "agent.channel { write-timeout = 2s, max-queued-requests = 64 }\n");
+        File.WriteAllText(conf, "agent.channel { write-timeout = 2s, request-budget = 1MiB, reply-budget = 1MiB }\n");
         try
         {
             await using var agent = await AgentProcess.StartOursAsync("-c", conf);

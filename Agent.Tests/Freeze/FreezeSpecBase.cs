@@ -1,6 +1,5 @@
 using Agent.Actors.Commands;
 using Agent.Actors.Commands.Freeze;
-using Agent.Actors.Dispatch;
 using Agent.Actors.Platform;
 using Agent.Actors.Processes;
 using Agent.Actors.State;
@@ -35,7 +34,10 @@ public abstract class FreezeSpecBase : FakeGuestSpec
 
     protected FakeFilesystems Filesystems { get; } = new();
     protected FreezeState State { get; private set; } = new();
-    protected TestProbe Dispatcher { get; }
+    /// <summary>Told every change of <see cref="State"/>, the frozen state's one published form.</summary>
+    protected TestProbe FrozenChanges { get; }
+
+    private sealed record FrozenChanged(bool Frozen);
     protected string StateDir => Path.Combine(Guest.Root, "state");
     protected string Marker => FrozenMarker.PathIn(StateDir);
     protected string Hook => Path.Combine(Guest.Bin, "fsfreeze-hook");
@@ -45,13 +47,15 @@ public abstract class FreezeSpecBase : FakeGuestSpec
     {
         Directory.CreateDirectory(StateDir);
         Guest.Proc("self/mountinfo", MountInfo.Replace("\r", "") + "\n");
-        Dispatcher = CreateTestProbe();
+        FrozenChanges = CreateTestProbe();
     }
 
     /// <summary>The family as the dispatcher creates it; <paramref name="fsfreezeHocon"/> goes inside agent.fsfreeze.</summary>
     protected IActorRef Family(string fsfreezeHocon = "", bool startFrozen = false)
     {
         State = new FreezeState(startFrozen);
+        var changes = FrozenChanges;
+        State.Subscribe(frozen => changes.Tell(new FrozenChanged(frozen)));
         var settings = Guest.Settings($$"""
             state-dir = "{{StateDir}}"
             fsfreeze { {{fsfreezeHocon}} }
@@ -61,7 +65,6 @@ public abstract class FreezeSpecBase : FakeGuestSpec
         {
             Filesystems = Filesystems,
             Stats = new FakeFilesystemStats(),
-            Listener = Dispatcher,
         };
         return Sys.ActorOf(FreezeActor.Props(ctx));
     }
@@ -73,7 +76,7 @@ public abstract class FreezeSpecBase : FakeGuestSpec
         Assert.IsType<JsonString>(await Succeeds(family, "guest-fsfreeze-status")).Value;
 
     protected async Task ExpectFrozenState(bool frozen) =>
-        Assert.Equal(frozen, (await Dispatcher.ExpectMsgAsync<Actors.Dispatch.Dispatcher.FrozenStateChanged>(Wait)).Frozen);
+        Assert.Equal(frozen, (await FrozenChanges.ExpectMsgAsync<FrozenChanged>(Wait)).Frozen);
 
     protected static JsonArray Strings(params string[] values) => new(values.Select(v => (JsonValue)new JsonString(v)).ToArray());
 }

@@ -85,6 +85,22 @@ public sealed class FrozenGatingSpecs : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Equal(new HashSet<string?> { "guest-sync-delimited", "guest-sync", "guest-ping", "guest-info", "guest-fsfreeze-status", "guest-fsfreeze-thaw" }, enabled);
     }
 
+    [Theory]
+    [InlineData("1000000000000")]
+    [InlineData("9223372036854775807")]
+    [InlineData("-9223372036854775808")]
+    public async Task An_auto_thaw_beyond_any_timer_is_refused_and_the_agent_goes_on(string seconds)
+    {
+        var host = StartAgent();
+        host.Send($"{{\"execute\":\"guest-fsfreeze-freeze\",\"arguments\":{{\"__org.actoragent_auto-thaw\":{seconds}}},\"id\":1}}");
+        var reply = Agent.Tests.EndToEnd.Json.Parse(await host.ReadLineAsync());
+        Assert.Equal("Parameter '__org.actoragent_auto-thaw' expects a number of seconds from 0 to 31536000",
+            reply.GetProperty("error").GetProperty("desc").GetString());
+        Assert.Empty(_filesystems.Calls);
+        host.Send("{\"execute\":\"guest-ping\",\"id\":2}");
+        Assert.Equal("{\"return\": {}, \"id\": 2}", await host.ReadLineAsync());
+    }
+
     void IDisposable.Dispose()
     {
         base.Dispose();

@@ -89,7 +89,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
                 case KillCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Kill(cmd.Arguments))); return;
                 case AckCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Acknowledge(cmd.Arguments.Int("pid")))); return;
                 default:
-                    Sender.Tell(new CommandFailed(cmd.Seq, QmpError.NotFound($"The command {cmd.Command} has not been found")));
+                    Sender.Tell(new CommandFailed(cmd.Seq, CommandErrors.NotFound(cmd.Command)));
                     return;
             }
         }

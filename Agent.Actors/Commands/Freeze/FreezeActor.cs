@@ -1,5 +1,4 @@
 using Agent.Actors.Commands.Storage;
-using Agent.Actors.Dispatch;
 using Agent.Actors.Platform;
 using Agent.Actors.State;
 using Agent.Protocol.Json;
@@ -10,7 +9,6 @@ using Akka.Event;
 namespace Agent.Actors.Commands.Freeze;
 
 /// <summary>What the fsfreeze family depends on.</summary>
-/// <param name="Listener">Told every change of the frozen state (the dispatcher); null: the parent, which is the dispatcher.</param>
 public sealed record FreezeContext(
     FreezeSettings Settings,
     string StateDir,
@@ -19,8 +17,7 @@ public sealed record FreezeContext(
     IActorRef Reaper,
     FreezeState State,
     IFilesystemControl Filesystems,
-    IFilesystemStats Stats,
-    IActorRef? Listener = null)
+    IFilesystemStats Stats)
 {
     public static FreezeContext From(CommandContext ctx) => new(
         ctx.Settings.Freeze, ctx.Settings.StateDir, ctx.Settings.Paths.Procfs, ctx.Settings.Processes.HelperOutputLimit,
@@ -30,8 +27,9 @@ public sealed record FreezeContext(
 /// <summary>
 /// guest-fsfreeze-status/-freeze/-freeze-list/-thaw with qemu-ga HEAD's steps and texts (spec §3.4):
 /// the hook runs as a supervised child with a timeout, the ioctls run off the actor's thread, and the
-/// frozen state (marker file, <see cref="FreezeState"/>, the dispatcher's command policy) is set before
-/// the first FIFREEZE and cleared after the last FITHAW. Beyond qemu-ga: an auto-thaw timer, and a
+/// frozen state (marker file and <see cref="FreezeState"/>, which the dispatcher's policy reads) is set
+/// before the first FIFREEZE and cleared after the last FITHAW. A freeze abandoned at its deadline
+/// thaws (hook included) before its error is answered, so host and guest never disagree. Beyond qemu-ga: an auto-thaw timer, and a
 /// thaw without hook when the actor stops while frozen (qemu-ga's cleanup thaws too).
 /// </summary>
 public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
@@ -51,13 +49,15 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     }
 
     /// <summary>A freeze or thaw in progress; replies go to ReplyTo with Seq (an auto-thaw has none).</summary>
-    private sealed record Job(long Seq, IActorRef? ReplyTo, TimeSpan AutoThaw, string? FreezeError = null);
+    private sealed record Job(long Seq, IActorRef? ReplyTo, TimeSpan AutoThaw, string? FreezeError = null, string? Abandoned = null);
+
+    /// <summary>The longest auto-thaw a request may ask for: beyond it, timers and TimeSpan overflow.</summary>
+    private const long MaxAutoThawSeconds = 365L * 24 * 3600;
 
     private const string AutoThawTimer = "auto-thaw";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FreezeContext _ctx;
-    private readonly IActorRef _listener;
     private bool _frozen;
     private Job? _job;
     private Action<string?>? _afterHook;
@@ -71,7 +71,6 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     public FreezeActor(FreezeContext ctx)
     {
         _ctx = ctx;
-        _listener = ctx.Listener ?? Context.Parent;
         _frozen = ctx.State.Frozen;
         Receive<Execute>(OnExecute);
         Receive<HelperCommand.Finished>(f =>
@@ -83,6 +82,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         Receive<FreezeWalked>(OnFreezeWalked);
         Receive<ThawWalked>(OnThawWalked);
         Receive<AutoThawDue>(_ => OnAutoThawDue());
+        Receive<Abandon>(OnAbandon);
     }
 
     public static Props Props(FreezeContext ctx) => Akka.Actor.Props.Create(() => new FreezeActor(ctx));
@@ -135,7 +135,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
                 StartThaw(new Job(e.Seq, Sender, TimeSpan.Zero));
                 return;
             default:
-                Sender.Tell(new CommandFailed(e.Seq, Protocol.Envelope.QmpError.NotFound($"The command {e.Command} has not been found")));
+                Sender.Tell(new CommandFailed(e.Seq, CommandErrors.NotFound(e.Command)));
                 return;
         }
     }
@@ -145,9 +145,9 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         var autoThaw = _ctx.Settings.AutoThaw;
         if (e.Arguments.OptInt(ExtensionSchema.AutoThawArgument) is { } seconds)
         {
-            if (seconds < 0)
+            if (seconds is < 0 or > MaxAutoThawSeconds)
             {
-                Sender.Tell(CommandFailed.Generic(e.Seq, $"Parameter '{ExtensionSchema.AutoThawArgument}' expects a number of seconds, 0 or more"));
+                Sender.Tell(CommandFailed.Generic(e.Seq, $"Parameter '{ExtensionSchema.AutoThawArgument}' expects a number of seconds from 0 to {MaxAutoThawSeconds}"));
                 return;
             }
             autoThaw = TimeSpan.FromSeconds(seconds);
@@ -158,6 +158,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         RunHook("freeze", error =>
         {
             if (error is not null) Finish(CommandFailed.Generic(_job!.Seq, error));
+            else if (_job!.Abandoned is { } abandoned) StartThaw(_job with { FreezeError = abandoned });
             else FreezeMounts(mountpoints);
         });
     }
@@ -199,6 +200,11 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     private void OnFreezeWalked(FreezeWalked walked)
     {
         var job = _job!;
+        if (job.Abandoned is { } abandoned)
+        {
+            StartThaw(job with { FreezeError = abandoned });
+            return;
+        }
         if (walked.Error is not null)
         {
             // Leave nothing half frozen: the full thaw routine (hook included), then the freeze's error.
@@ -270,6 +276,13 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         });
     }
 
+    /// <summary>A freeze past its deadline ends thawed, with the deadline's error; a thaw simply finishes.</summary>
+    private void OnAbandon(Abandon abandon)
+    {
+        if (_job is not { ReplyTo: not null } job || job.Seq != abandon.Seq || job.FreezeError is not null) return;
+        _job = job with { Abandoned = abandon.Error.Desc + "; the filesystems were thawed" };
+    }
+
     private void OnAutoThawDue()
     {
         if (!_frozen || _job is not null) return;
@@ -313,7 +326,6 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
             if (FrozenMarker.Delete(_ctx.StateDir) is { } error)
                 _log.Warning("unable to delete {0}, fsfreeze may not function properly ({1})", FrozenMarker.PathIn(_ctx.StateDir), error);
         }
-        _listener.Tell(new Dispatcher.FrozenStateChanged(frozen));
     }
 
     private void Finish(object reply)

@@ -12,31 +12,32 @@ public sealed class InfoActor : CommandActor
     public static readonly CommandFamily Family = new(
         "info",
         ["guest-sync-delimited", "guest-sync", "guest-ping", "guest-info"],
-        _ => Akka.Actor.Props.Create(() => new InfoActor()));
+        ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
 
-    /// <summary>
-    /// The registered commands as guest-info reports them (reverse schema order), sent by the
-    /// dispatcher before any Execute and again whenever enabling changes (block lists, freeze).
-    /// </summary>
-    public sealed record CommandAvailability(IReadOnlyList<CommandState> Commands);
+    private readonly IReadOnlyList<CommandSchema> _registered;
+    private readonly CommandPolicy _policy;
+    private readonly Agent.Actors.State.FreezeState _freeze;
 
-    public sealed record CommandState(string Name, bool Enabled, bool SuccessResponse);
-
-    private IReadOnlyList<CommandState> _commands = [];
-
-    public InfoActor()
+    public InfoActor(CommandContext ctx)
     {
-        Receive<CommandAvailability>(a => _commands = a.Commands);
+        // Reverse schema order, as qemu-ga's list comes out (qga/commands.c, qmp_guest_info).
+        _registered = ctx.Registered.Reverse().ToArray();
+        _policy = ctx.Policy;
+        _freeze = ctx.Freeze;
         Handle("guest-sync", args => new JsonInt(args.Int("id")));
         Handle("guest-sync-delimited", args => new JsonInt(args.Int("id")));
         Handle("guest-ping", _ => JsonObject.Empty);
         Handle("guest-info", _ => Info());
     }
 
-    private JsonValue Info() => JsonObject.Of(
-        ("version", new JsonString(Version)),
-        ("supported_commands", new JsonArray(_commands.Select(c => (JsonValue)JsonObject.Of(
-            ("name", new JsonString(c.Name)),
-            ("enabled", JsonBool.Of(c.Enabled)),
-            ("success-response", JsonBool.Of(c.SuccessResponse)))).ToArray())));
+    private JsonValue Info()
+    {
+        var frozen = _freeze.Frozen;
+        return JsonObject.Of(
+            ("version", new JsonString(Version)),
+            ("supported_commands", new JsonArray(_registered.Select(c => (JsonValue)JsonObject.Of(
+                ("name", new JsonString(c.Name)),
+                ("enabled", JsonBool.Of(_policy.IsEnabled(c, frozen))),
+                ("success-response", JsonBool.Of(c.SuccessResponse)))).ToArray())));
+    }
 }

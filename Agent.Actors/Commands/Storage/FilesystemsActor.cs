@@ -53,7 +53,7 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
         _stats = stats;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
         Receive<Execute>(e => e.Command == "guest-get-fsinfo", OnFsInfo);
-        Receive<Execute>(e => Sender.Tell(new CommandFailed(e.Seq, QmpError.NotFound($"The command {e.Command} has not been found"))));
+        Receive<Execute>(e => Sender.Tell(new CommandFailed(e.Seq, CommandErrors.NotFound(e.Command))));
         Receive<UsageMeasured>(OnUsage);
         Receive<UsageDeadline>(d => { if (_pending.Remove(d.Request, out var p)) Reply(p); });
     }

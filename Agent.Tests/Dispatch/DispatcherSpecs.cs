@@ -1,0 +1,173 @@
+using Agent.Actors;
+using Agent.Actors.Commands;
+using Agent.Protocol.Envelope;
+using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
+using Agent.Tests.Channel;
+using Agent.Tests.Power;
+using Akka.Actor;
+using Xunit.Abstractions;
+
+namespace Agent.Tests.Dispatch;
+
+/// <summary>
+/// The one-reply contract through the whole tree (channel, dispatcher, families) over an in-memory
+/// host: whatever a family does — throw, never answer, stop — its request gets exactly one error reply
+/// and the agent answers the next request. Every family of <see cref="CommandCatalog"/> is played in
+/// turn by a misbehaving stand-in that keeps the family's command names (so nothing real runs), and
+/// every other family is real, over a fake guest.
+/// </summary>
+public sealed class DispatcherSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit("akka.loglevel = OFF", output: output), IDisposable
+{
+    private readonly FakeGuest _guest = new();
+
+    public enum Misbehaviour { Throws, NeverAnswers, Stops }
+
+    /// <summary>
+    /// Throws or stays silent on its first Execute, or stops itself; later Executes are answered with
+    /// the number of Executes seen, which proves a resumed family kept its state.
+    /// </summary>
+    private sealed class MisbehavingFamily(Misbehaviour how) : UntypedActor
+    {
+        private int _executes;
+
+        protected override void OnReceive(object message)
+        {
+            if (message is not Execute e) return;
+            if (++_executes > 1)
+            {
+                Sender.Tell(new CommandSucceeded(e.Seq, JsonObject.Of(("executes", new JsonInt(_executes)))));
+                return;
+            }
+            switch (how)
+            {
+                case Misbehaviour.Throws: throw new InvalidOperationException("handler bug");
+                case Misbehaviour.Stops: Context.Stop(Self); break;
+                case Misbehaviour.NeverAnswers: break;
+            }
+        }
+    }
+
+    public static TheoryData<string, Misbehaviour> FamiliesAndMisbehaviours()
+    {
+        var data = new TheoryData<string, Misbehaviour>();
+        foreach (var family in CommandCatalog.Families)
+        foreach (var how in Enum.GetValues<Misbehaviour>())
+            data.Add(family.Name, how);
+        return data;
+    }
+
+    private InMemoryTransport StartAgent(IReadOnlyList<CommandFamily> families, string agentHocon = "")
+    {
+        Directory.CreateDirectory(Path.Combine(_guest.Root, "state"));
+        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"\n{agentHocon}");
+        var transport = new InMemoryTransport();
+        Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, families), "agent");
+        return transport;
+    }
+
+    [Theory]
+    [MemberData(nameof(FamiliesAndMisbehaviours))]
+    public async Task Every_family_failure_ends_in_one_error_reply_and_the_agent_goes_on(string familyName, Misbehaviour how)
+    {
+        var misbehaving = CommandCatalog.Families.Single(f => f.Name == familyName);
+        var families = CommandCatalog.Families
+            .Select(f => f.Name != familyName ? f : f with { Props = _ => Props.Create(() => new MisbehavingFamily(how)) })
+            .ToArray();
+        var routes = CommandRoutes.Create(families);
+        var command = routes.Registered.First(s => misbehaving.Commands.Contains(s.Name));
+        var deadlines = string.Join("\n", misbehaving.Commands.Select(c => $"\"{c}\" = 300ms"));
+        var host = StartAgent(families, $"dispatch {{ deadline = 300ms, abandon-grace = 200ms, deadlines {{ {deadlines} }} }}");
+        var request = $"{{\"execute\":\"{command.Name}\",\"arguments\":{JsonWriter.ToJson(MinimalArguments(command))},\"id\":1}}";
+
+        host.Send(request);
+        var first = await host.ReadLineAsync();
+        var expected = how switch
+        {
+            Misbehaviour.Throws => $"{command.Name} failed: internal error: handler bug",
+            Misbehaviour.Stops => $"{command.Name} failed: internal error: its command family '{familyName}' has stopped",
+            _ => $"{command.Name} did not finish within 300 ms (agent.dispatch.deadlines.{command.Name}); the agent went on with the next request",
+        };
+        Assert.Equal(Line(Replies.Error(QmpError.Generic(expected), new JsonInt(1))), first);
+
+        // The same family again: resumed with its state (second Execute), or still stopped.
+        host.Send(request.Replace("\"id\":1", "\"id\":2"));
+        if (how == Misbehaviour.Stops)
+            Assert.Contains("has stopped", await host.ReadLineAsync());
+        else if (command.SuccessResponse)
+            Assert.Equal((command.DelimitedReply ? "\u00FF" : "") + Line(Replies.Return(JsonObject.Of(("executes", new JsonInt(2))), new JsonInt(2))),
+                await host.ReadLineAsync());
+
+        // Another family answers.
+        var probe = familyName == "info" ? "guest-get-timezone" : "guest-sync";
+        host.Send($"{{\"execute\":\"{probe}\",\"arguments\":{(probe == "guest-sync" ? "{\"id\":3}" : "{}")},\"id\":3}}");
+        var last = await host.ReadLineAsync();
+        Assert.StartsWith("{\"return\": ", last);
+        Assert.EndsWith("\"id\": 3}", last);
+    }
+
+    [Fact]
+    public async Task A_hundred_thousand_pings_in_one_write_are_all_answered_in_order_without_errors()
+    {
+        var host = StartAgent(CommandCatalog.Families);
+        var burst = string.Concat(Enumerable.Range(1, 100_000).Select(i => $"{{\"execute\":\"guest-ping\",\"id\":{i}}}"));
+        host.Send(burst);
+        for (var i = 1; i <= 100_000; i++)
+            Assert.Equal($"{{\"return\": {{}}, \"id\": {i}}}", await host.ReadLineAsync());
+        Assert.True(await host.StaysSilentAsync(TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task A_host_that_stops_reading_large_replies_gets_every_one_in_order_when_it_reads_again()
+    {
+        var file = Path.Combine(_guest.Root, "large.bin");
+        var content = new byte[2 << 20];
+        new Random(7).NextBytes(content);
+        File.WriteAllBytes(file, content);
+        var host = StartAgent(CommandCatalog.Families, "channel { reply-budget = 256KiB, request-budget = 64KiB }");
+        host.Send($"{{\"execute\":\"guest-file-open\",\"arguments\":{{\"path\":\"{file}\"}}}}");
+        var handle = long.Parse((await host.ReadLineAsync())[11..^1]);
+
+        host.StallWrites();
+        const int reads = 32, chunk = 64 * 1024;
+        host.Send(string.Concat(Enumerable.Range(0, reads).Select(i =>
+            $"{{\"execute\":\"guest-file-read\",\"arguments\":{{\"handle\":{handle},\"count\":{chunk}}},\"id\":{i}}}")));
+        // The budget fills: the agent stops reading input and starts no more reads.
+        await AwaitConditionAsync(() => Task.FromResult(!host.Reading), TimeSpan.FromSeconds(10));
+
+        host.ResumeWrites();
+        for (var i = 0; i < reads; i++)
+        {
+            var reply = System.Text.Json.JsonDocument.Parse(await host.ReadLineAsync()).RootElement;
+            Assert.Equal(i, reply.GetProperty("id").GetInt32());
+            var data = Convert.FromBase64String(reply.GetProperty("return").GetProperty("buf-b64").GetString()!);
+            Assert.Equal(content.AsSpan(i * chunk, chunk).ToArray(), data);
+        }
+        await AwaitConditionAsync(() => Task.FromResult(host.Reading), TimeSpan.FromSeconds(10));
+    }
+
+    private static string Line(JsonObject reply) => System.Text.Encoding.UTF8.GetString(Replies.Line(reply)).TrimEnd('\n');
+
+    /// <summary>Arguments that pass the schema check: every required member with a value of its type.</summary>
+    private static JsonObject MinimalArguments(CommandSchema command) =>
+        JsonObject.Of(command.Arguments.Where(m => !m.Optional).Select(m => (m.Name, (JsonValue?)ValueOf(m.Type))).ToArray());
+
+    private static JsonValue ValueOf(SchemaType type) => type switch
+    {
+        IntType or UInt64Type => new JsonInt(1),
+        NumberType => new JsonDouble(1.5),
+        BoolType => JsonBool.Of(true),
+        StringType => new JsonString("x"),
+        EnumType e => new JsonString(e.Values[0]),
+        ArrayType => new JsonArray([]),
+        StructType s => JsonObject.Of(s.Members.Where(m => !m.Optional).Select(m => (m.Name, (JsonValue?)ValueOf(m.Type))).ToArray()),
+        AlternateType a => ValueOf(a.Branches[0]),
+        _ => new JsonString("x"),
+    };
+
+    void IDisposable.Dispose()
+    {
+        base.Dispose();
+        _guest.Dispose();
+    }
+}
