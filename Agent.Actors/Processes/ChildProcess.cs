@@ -75,6 +75,9 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
 
     protected override void PreStart()
     {
+        // Armed before the spawn: once the program runs, its deadline is set (tests advance virtual
+        // time as soon as a fake helper has logged its call). A failed spawn stops us, which cancels it.
+        if (_spec.Timeout is { } timeout) Timers.StartSingleTimer("timeout", TimeoutElapsed.Instance, timeout);
         var errno = Spawner.TrySpawn(_spec, out var child);
         if (errno != 0)
         {
@@ -99,7 +102,6 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
             return;
         }
         if (_pump is null) _output = new PipePump.Drained([], false, [], false);
-        if (_spec.Timeout is { } timeout) Timers.StartSingleTimer("timeout", TimeoutElapsed.Instance, timeout);
     }
 
     protected override void PostStop()

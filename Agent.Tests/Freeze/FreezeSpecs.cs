@@ -167,7 +167,6 @@ public sealed class FreezeSpecs(ITestOutputHelper output) : FreezeSpecBase(outpu
         var family = Family($"hook = \"{Hook}\", hook-timeout = 30s");
         family.Tell(new Actors.Commands.Execute(1, "guest-fsfreeze-freeze", JsonObject.Empty), TestActor);
         await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook freeze")), Wait);
-        await Task.Delay(200); // the child arms its timer right after spawning
 
         Clock.Advance(TimeSpan.FromSeconds(29));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));

@@ -95,8 +95,8 @@ public sealed class SetTimeSpecs(ITestOutputHelper output) : GuestControlSpecBas
         Guest.Helper("hwclock", "sleep 600");
         var family = Family("helpers.timeout = 15s");
         family.Tell(new Execute(1, "guest-set-time", JsonObject.Empty), TestActor);
+        // Logged by the running helper, whose timer ChildProcess armed before spawning it.
         await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("hwclock -s")), Wait);
-        await Task.Delay(200);
 
         Clock.Advance(TimeSpan.FromSeconds(15));
 

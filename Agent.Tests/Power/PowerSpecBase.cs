@@ -29,10 +29,10 @@ public abstract class PowerSpecBase : FakeGuestSpec
         return Sys.ActorOf(PowerActor.Family.Props(new CommandContext(settings, reaper)));
     }
 
-    /// <summary>Waits until a helper has logged <paramref name="call"/>, i.e. it is running and its timer is set.</summary>
-    protected async Task HelperStarted(string call)
-    {
+    /// <summary>
+    /// Waits until a helper has logged <paramref name="call"/>, i.e. it is running, and so its timer is
+    /// set: ChildProcess arms it before it spawns.
+    /// </summary>
+    protected async Task HelperStarted(string call) =>
         await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains(call)), Wait);
-        await Task.Delay(500); // the owner arms its timeout right after spawning; give it that moment
-    }
 }

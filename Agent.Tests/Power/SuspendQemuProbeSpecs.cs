@@ -136,6 +136,10 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
         power.Tell(new Agent.Actors.Commands.Execute(1, "guest-suspend-ram", Agent.Protocol.Json.JsonObject.Empty), TestActor);
 
         await Task.Run(() => File.WriteAllText(state, "freeze mem disk\n")).WaitAsync(Wait);
+
+        // The executor is inside open(2) of the FIFO for writing, waiting for a reader: only now does
+        // advancing the clock test that no timeout fires while the kernel holds the write.
+        await AwaitConditionAsync(() => Task.FromResult(ThreadWaitingForFifoReader()), Wait);
         Clock.Advance(TimeSpan.FromHours(1));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
 
@@ -143,4 +147,12 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
         Assert.Equal("mem", written);
         Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
     }
+
+    /// <summary>A thread of this process sleeps in the kernel's fifo_open waiting for the other end.</summary>
+    private static bool ThreadWaitingForFifoReader() =>
+        Directory.GetDirectories("/proc/self/task").Any(task =>
+        {
+            try { return File.ReadAllText(Path.Combine(task, "wchan")) == "wait_for_partner"; }
+            catch (IOException) { return false; }
+        });
 }
