@@ -25,10 +25,10 @@ public sealed class FrozenGatingSpecs : Akka.TestKit.Xunit2.TestKit, IDisposable
         Directory.CreateDirectory(Path.Combine(_guest.Root, "state"));
     }
 
-    private InMemoryTransport StartAgent(FreezeState? freeze = null)
+    private InMemoryTransport StartAgent(FreezeState? freeze = null, string agentHocon = "")
     {
         var transport = new InMemoryTransport();
-        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"");
+        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"\n{agentHocon}");
         var families = CommandCatalog.Families
             .Select(f => f.Name != FreezeActor.Family.Name ? f : f with
             {
@@ -99,6 +99,26 @@ public sealed class FrozenGatingSpecs : Akka.TestKit.Xunit2.TestKit, IDisposable
         Assert.Empty(_filesystems.Calls);
         host.Send("{\"execute\":\"guest-ping\",\"id\":2}");
         Assert.Equal("{\"return\": {}, \"id\": 2}", await host.ReadLineAsync());
+    }
+
+    [Fact]
+    public async Task A_freeze_past_its_deadline_is_thawed_before_the_host_hears_of_it()
+    {
+        // The freeze phase of the hook outlasts the deadline; the freeze still completes, is undone
+        // (thaw hook included), and only then does the error go out.
+        var hook = Path.Combine(_guest.Bin, "fsfreeze-hook");
+        _guest.Helper("fsfreeze-hook", "[ \"$1\" = freeze ] && sleep 2; exit 0");
+        var host = StartAgent(agentHocon: $"fsfreeze.hook = \"{hook}\"\ndispatch.deadlines.guest-fsfreeze-freeze = 500ms");
+        host.Send("{\"execute\":\"guest-fsfreeze-freeze\",\"id\":1}");
+
+        var reply = Agent.Tests.EndToEnd.Json.Parse(await host.ReadLineAsync(TimeSpan.FromSeconds(60)));
+        Assert.Equal("guest-fsfreeze-freeze did not finish within 500 ms (agent.dispatch.deadlines.guest-fsfreeze-freeze); " +
+                     "the agent went on with the next request; the filesystems were thawed",
+            reply.GetProperty("error").GetProperty("desc").GetString());
+        Assert.Equal(["fsfreeze-hook freeze", "fsfreeze-hook thaw"], _guest.Calls());
+        Assert.False(File.Exists(FrozenMarker.PathIn(Path.Combine(_guest.Root, "state"))));
+        host.Send("{\"execute\":\"guest-fsfreeze-status\",\"id\":2}");
+        Assert.Equal("{\"return\": \"thawed\", \"id\": 2}", await host.ReadLineAsync());
     }
 
     void IDisposable.Dispose()
