@@ -35,6 +35,7 @@ public sealed class Dispatcher : UntypedActor
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly int _maxQueued;
+    private readonly long _maxReplyBytes;
     private readonly Dictionary<string, Registered> _commands = new();
     private readonly IReadOnlyList<CommandSchema> _schemaOrder;
     private readonly Queue<Pending> _queue = new();
@@ -50,6 +51,7 @@ public sealed class Dispatcher : UntypedActor
         IReadOnlyList<CommandSchema> schema)
     {
         _maxQueued = context.Settings.Channel.MaxQueuedRequests;
+        _maxReplyBytes = context.Settings.Channel.MaxReplyBytes;
         // An agent that starts frozen (the marker survived its predecessor) gates commands from the first request.
         _policy = CommandPolicy.Create(context.Settings.Rpc.Allow, context.Settings.Rpc.Block) with { Frozen = context.Freeze.Frozen };
 
@@ -156,7 +158,8 @@ public sealed class Dispatcher : UntypedActor
                 }
                 var seq = ++_nextSeq;
                 _inFlight = new InFlight(seq, pending, request, command.Schema);
-                command.Owner.Tell(new Execute(seq, request.Command, request.Arguments));
+                command.Owner.Tell(new Execute(seq, request.Command, request.Arguments,
+                    Replies.ReturnBudget(_maxReplyBytes, request.Id, delimited: request.Command == DelimitedCommand)));
                 return;
         }
     }

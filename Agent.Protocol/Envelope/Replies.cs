@@ -16,6 +16,14 @@ public static class Replies
             ("error", JsonObject.Of(("class", new JsonString(error.Class)), ("desc", new JsonString(error.Desc)))),
             ("id", id));
 
+    /// <summary>
+    /// Bytes the return value of a request with <paramref name="id"/> may take so that its reply line
+    /// (JSON, '\n', and the 0xFF of a delimited reply) stays within <paramref name="maxLineBytes"/>.
+    /// Negative when the id alone does not fit.
+    /// </summary>
+    public static long ReturnBudget(long maxLineBytes, JsonValue? id, bool delimited = false) =>
+        maxLineBytes - (JsonWriter.Measure(Return(JsonNull.Instance, id)) - "null".Length) - 1 - (delimited ? 1 : 0);
+
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
     public static byte[] Line(JsonObject reply, bool delimited = false)
     {
