@@ -181,8 +181,8 @@ public sealed class Dispatcher : UntypedActor
         Pump();
     }
 
-    private static void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
-        to.ReplyTo.Tell(new Delivery(to.Conn, Replies.Line(reply, delimited)));
+    private void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
+        to.ReplyTo.Tell(new Delivery(to.Conn, Replies.LineWithin(reply, _maxReplyBytes, delimited)));
 
     private void PublishAvailability() =>
         _infoOwner?.Tell(new InfoActor.CommandAvailability(_schemaOrder

@@ -120,6 +120,20 @@ public sealed class ReplyLimitSessionSpecs(ITestOutputHelper output) : Akka.Test
         Assert.Equal("Parameter 'offset' is missing", EndToEnd.Json.ErrorDesc(await host.ReadLineAsync()));
     }
 
+    [Fact]
+    public async Task Any_other_line_over_the_limit_becomes_an_error_naming_the_setting()
+    {
+        var host = StartAgent();
+        host.Send($"{{\"execute\":\"guest-{new string('x', Limit)}\",\"id\":7}}");
+        Assert.Equal($"{{\"id\": 7, \"error\": {{\"class\": \"GenericError\", \"desc\": \"the reply would exceed agent.channel.max-reply-bytes ({Limit})\"}}}}",
+            await host.ReadLineAsync());
+        host.Send($"{{\"execute\":\"guest-ping\",\"id\":\"{new string('i', Limit)}\"}}");
+        Assert.Equal($"{{\"error\": {{\"class\": \"GenericError\", \"desc\": \"the reply would exceed agent.channel.max-reply-bytes ({Limit})\"}}}}",
+            await host.ReadLineAsync());
+        host.Send("{\"execute\":\"guest-ping\",\"id\":8}");
+        Assert.Equal("{\"id\":8,\"return\":{}}", EndToEnd.Json.Canonical(await host.ReadLineAsync()));
+    }
+
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);

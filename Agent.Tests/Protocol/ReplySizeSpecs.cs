@@ -74,4 +74,21 @@ public class ReplySizeSpecs
         Assert.Equal(bytes, Base64Text.MaxBytesIn(chars));
         Assert.True(Base64Text.Length(Base64Text.MaxBytesIn(chars)) <= Math.Max(0, chars));
     }
+
+    [Fact]
+    public void A_line_over_the_limit_becomes_an_error_that_names_the_setting_with_the_id_while_it_fits()
+    {
+        var small = Replies.Return(JsonObject.Empty, new JsonInt(5));
+        Assert.Equal(Replies.Line(small), Replies.LineWithin(small, 100));
+
+        var longName = Replies.Error(QmpError.NotFound($"The command {new string('x', 500)} has not been found"), new JsonInt(5));
+        Assert.Equal("{\"id\": 5, \"error\": {\"class\": \"GenericError\", \"desc\": \"the reply would exceed agent.channel.max-reply-bytes (200)\"}}\n",
+            System.Text.Encoding.ASCII.GetString(Replies.LineWithin(longName, 200)));
+
+        var longId = Replies.Return(JsonObject.Empty, new JsonString(new string('i', 500)));
+        var line = Replies.LineWithin(longId, 200, delimited: true);
+        Assert.Equal("\u00FF{\"error\": {\"class\": \"GenericError\", \"desc\": \"the reply would exceed agent.channel.max-reply-bytes (200)\"}}\n",
+            System.Text.Encoding.Latin1.GetString(line));
+        Assert.True(line.Length <= 200);
+    }
 }
