@@ -241,10 +241,17 @@ def exec_to_exited(arguments, count, expect_out=None):
                 if status["exited"]:
                     break
                 time.sleep(0.001)
+            out = base64.b64decode(status.get("out-data", ""))
+            # ActorAgent keeps replies under agent.channel.max-reply-bytes; the rest of the output
+            # comes through its read-output extension (README, "Large replies")
+            captured = len(out) + status.get("__org.actoragent_out-remaining", 0)
+            while len(out) < captured:
+                part = agent.conn.call("__org.actoragent_guest-exec-read-output", {"pid": pid, "stream": "out", "offset": len(out)})
+                out += base64.b64decode(part["buf-b64"])
             samples.append((time.perf_counter() - t) * 1e3)
             if status.get("exitcode") != 0:
                 raise RuntimeError(f"{agent.name} exec: {str(status)[:200]}")
-            if expect_out is not None and len(base64.b64decode(status.get("out-data", ""))) != expect_out:
+            if expect_out is not None and len(out) != expect_out:
                 raise RuntimeError(f"{agent.name} exec output is not {expect_out} bytes")
         return samples
     return block

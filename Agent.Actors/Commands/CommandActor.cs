@@ -13,7 +13,7 @@ namespace Agent.Actors.Commands;
 /// </summary>
 public abstract class CommandActor : ReceiveActor
 {
-    private readonly Dictionary<string, Func<JsonObject, JsonValue>> _sync = new();
+    private readonly Dictionary<string, Func<Execute, JsonValue>> _sync = new();
     private readonly Dictionary<string, Func<JsonObject, Task<JsonValue>>> _async = new();
 
     /// <summary>
@@ -35,7 +35,11 @@ public abstract class CommandActor : ReceiveActor
         }
     }
 
-    protected void Handle(string command, Func<JsonObject, JsonValue> handler) => _sync[command] = handler;
+    protected void Handle(string command, Func<JsonObject, JsonValue> handler) => _sync[command] = cmd => handler(cmd.Arguments);
+
+    /// <summary>A handler whose return value must fit in <see cref="Execute.ReturnBudget"/> bytes (its second argument).</summary>
+    protected void HandleBounded(string command, Func<JsonObject, long, JsonValue> handler) =>
+        _sync[command] = cmd => handler(cmd.Arguments, cmd.ReturnBudget);
 
     protected void HandleAsync(string command, Func<JsonObject, Task<JsonValue>> handler) => _async[command] = handler;
 
@@ -57,7 +61,7 @@ public abstract class CommandActor : ReceiveActor
             replyTo.Tell(new CommandFailed(cmd.Seq, CommandErrors.NotFound(cmd.Command)));
             return;
         }
-        try { replyTo.Tell(new CommandSucceeded(cmd.Seq, handler(cmd.Arguments))); }
+        try { replyTo.Tell(new CommandSucceeded(cmd.Seq, handler(cmd))); }
         catch (Exception ex) { replyTo.Tell(Fail(cmd.Seq, ex)); }
     }
 

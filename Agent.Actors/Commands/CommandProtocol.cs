@@ -10,7 +10,12 @@ namespace Agent.Actors.Commands;
 /// (the dispatcher then sends nothing to the host, but goes on). If it does not, the dispatcher's
 /// supervision and deadline answer for it (docs/architecture.md, "exactly one reply").
 /// </summary>
-public sealed record Execute(long Seq, string Command, JsonObject Arguments);
+/// <param name="ReturnBudget">
+/// Bytes the return value may take so that the reply line, with this request's id, stays within
+/// <c>agent.channel.max-reply-bytes</c>. Commands whose data can be large (guest-file-read,
+/// guest-exec-status) size their answer to it; the rest are small by nature.
+/// </param>
+public sealed record Execute(long Seq, string Command, JsonObject Arguments, long ReturnBudget = long.MaxValue);
 
 /// <summary>The command's return value; commands without return data answer <see cref="JsonObject.Empty"/>.</summary>
 public sealed record CommandSucceeded(long Seq, JsonValue Value);

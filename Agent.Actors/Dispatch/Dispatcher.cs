@@ -45,6 +45,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CommandRoutes _routes;
     private readonly DispatchSettings _settings;
+    private readonly long _maxReplyBytes;
     private readonly Agent.Actors.State.FreezeState _freeze;
     private readonly CommandPolicy _policy;
     private readonly Dictionary<string, IActorRef> _owners = new();
@@ -61,6 +62,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     {
         _routes = routes;
         _settings = context.Settings.Dispatch;
+        _maxReplyBytes = context.Settings.Channel.MaxReplyBytes;
         _freeze = context.Freeze;
         _policy = context.Policy;
         var familyContext = context with { Registered = routes.Registered };
@@ -165,7 +167,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                 _inFlight = new InFlight(seq, pending, request, route.Schema, owner);
                 _abandoning = false;
                 Timers.StartSingleTimer(DeadlineTimer, new DeadlinePassed(seq), _settings.DeadlineOf(request.Command).Deadline);
-                owner.Tell(new Execute(seq, request.Command, request.Arguments));
+                // What the return value may take so that the whole line fits agent.channel.max-reply-bytes.
+                owner.Tell(new Execute(seq, request.Command, request.Arguments,
+                    Replies.ReturnBudget(_maxReplyBytes, request.Id, delimited: route.Schema.DelimitedReply)));
                 return;
         }
     }
@@ -230,6 +234,6 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         Finish(flight, null, CommandErrors.DeadlinePassed(flight.Request.Command, deadline, key));
     }
 
-    private static void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
-        to.ReplyTo.Tell(new Delivery(to.Ticket, Replies.Line(reply, delimited)));
+    private void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
+        to.ReplyTo.Tell(new Delivery(to.Ticket, Replies.LineWithin(reply, _maxReplyBytes, delimited)));
 }

@@ -1,4 +1,5 @@
 using Agent.Actors.Commands.Exec;
+using Agent.Actors.Commands.Files;
 using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
@@ -20,6 +21,7 @@ public sealed record AgentSettings(
     ProcessSettings Processes,
     PowerSettings Power,
     ExecSettings Exec,
+    FilesSettings Files,
     InventorySettings Inventory,
     FreezeSettings Freeze,
     string StateDir,
@@ -49,6 +51,7 @@ public sealed record AgentSettings(
             ProcessSettings.Create(c.GetConfig("processes")),
             PowerSettings.Create(c),
             ExecSettings.Create(c.GetConfig("exec")),
+            FilesSettings.Create(c.GetConfig("files")),
             InventorySettings.Create(c),
             FreezeSettings.Create(c.GetConfig("fsfreeze")),
             c.GetString("state-dir"),
@@ -67,7 +70,8 @@ public sealed record ChannelSettings(
     int ReadSize,
     long RequestBudget,
     long ReplyBudget,
-    TimeSpan WriteTimeout)
+    TimeSpan WriteTimeout,
+    long MaxReplyBytes)
 {
     public static ChannelSettings Create(Config c) => new(
         c.GetString("method"),
@@ -76,9 +80,25 @@ public sealed record ChannelSettings(
         c.GetTimeSpan("retry-interval"),
         c.GetTimeSpan("disconnect-backoff"),
         c.GetInt("read-size"),
-        c.GetByteSize("request-budget") ?? throw new ArgumentException("agent.channel.request-budget is not a size"),
-        c.GetByteSize("reply-budget") ?? throw new ArgumentException("agent.channel.reply-budget is not a size"),
-        c.GetTimeSpan("write-timeout"));
+        Limits.Bytes(c, "agent.channel", "request-budget"),
+        Limits.Bytes(c, "agent.channel", "reply-budget"),
+        c.GetTimeSpan("write-timeout"),
+        Limits.Bytes(c, "agent.channel", "max-reply-bytes"));
+}
+
+/// <summary>Reads the limits in HOCON; a limit that is zero or negative is a configuration error naming its key.</summary>
+internal static class Limits
+{
+    /// <summary>A HOCON size (10MiB, or a plain number of bytes).</summary>
+    public static long Bytes(Config c, string section, string key) =>
+        c.GetByteSize(key) is { } bytes and > 0 ? bytes : throw new ConfigurationException($"{section}.{key} must be a size above zero");
+
+    public static int Count(Config c, string section, string key) =>
+        c.GetInt(key) is var count and > 0 ? count : throw new ConfigurationException($"{section}.{key} must be a number above zero");
+
+    public static TimeSpan Duration(Config c, string section, string key) =>
+        c.GetTimeSpan(key) is var duration && duration > TimeSpan.Zero ? duration
+            : throw new ConfigurationException($"{section}.{key} must be a duration above zero");
 }
 
 /// <param name="Deadline">How long a command may run before the host gets an error instead.</param>

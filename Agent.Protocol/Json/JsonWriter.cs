@@ -50,6 +50,37 @@ public static class JsonWriter
         return System.Text.Encoding.ASCII.GetString(buffer.WrittenSpan);
     }
 
+    /// <summary>
+    /// The number of bytes <see cref="Write"/> produces for <paramref name="value"/>, without keeping
+    /// them: families use it to size a reply before they read the data that goes into it.
+    /// </summary>
+    public static long Measure(JsonValue value)
+    {
+        var counter = new ByteCounter();
+        Write(value, counter);
+        return counter.Count;
+    }
+
+    /// <summary>An <see cref="IBufferWriter{T}"/> that only counts; every span is the same scratch buffer.</summary>
+    private sealed class ByteCounter : IBufferWriter<byte>
+    {
+        private byte[] _scratch = new byte[256];
+
+        public long Count { get; private set; }
+
+        public void Advance(int count) => Count += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Scratch(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Scratch(sizeHint).Span;
+
+        private Memory<byte> Scratch(int sizeHint)
+        {
+            if (_scratch.Length < sizeHint) _scratch = new byte[sizeHint];
+            return _scratch;
+        }
+    }
+
     private static void WriteObject(IBufferWriter<byte> output, JsonObject o)
     {
         int n = o.Members.Count;

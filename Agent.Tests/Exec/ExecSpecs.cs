@@ -1,6 +1,7 @@
 using System.Text;
 using Agent.Actors.Commands.Exec;
 using Agent.Actors.Processes;
+using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Agent.Tests.Commands;
 using Agent.Tests.Processes;
@@ -283,7 +284,7 @@ public sealed class ExecSpecs(ITestOutputHelper output) : ExecSpecBase(output)
     [Fact]
     public async Task A_kept_result_expires_after_the_retention_period()
     {
-        var exec = Exec(new ExecSettings(16 * 1024 * 1024, TimeSpan.FromMilliseconds(300)));
+        var exec = Exec(DefaultSettings with { StatusRetention = TimeSpan.FromMilliseconds(300) });
         var pid = Member(await Ok(exec, "guest-exec", ("path", S("true")), (ExecActor.KeepResultArgument, JsonBool.True)), "pid");
         await WaitExited(exec, pid);
         await AwaitAssertAsync(async () =>
@@ -306,12 +307,15 @@ public sealed class ExecSpecs(ITestOutputHelper output) : ExecSpecBase(output)
 /// <summary>An exec actor with its own reaper, and the polling test-qga does.</summary>
 public abstract class ExecSpecBase(ITestOutputHelper output) : FamilySpec(output)
 {
+    /// <summary>agent.exec from reference.conf.</summary>
+    protected static readonly ExecSettings DefaultSettings = AgentSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString("")).Exec;
+
     private IActorRef? _reaper;
 
     protected IActorRef Exec(ExecSettings? settings = null)
     {
         _reaper ??= Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromSeconds(1), 64 * 1024)));
-        return Sys.ActorOf(ExecActor.Props(settings ?? new ExecSettings(16 * 1024 * 1024, TimeSpan.FromMinutes(10)), _reaper));
+        return Sys.ActorOf(ExecActor.Props(settings ?? DefaultSettings, _reaper));
     }
 
     protected static JsonArray Strings(params string[] values) => new(values.Select(v => (JsonValue)new JsonString(v)).ToArray());

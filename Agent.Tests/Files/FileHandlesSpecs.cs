@@ -1,4 +1,5 @@
 using Agent.Actors.Commands.Files;
+using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Akka.Actor;
 using Agent.Tests.Commands;
@@ -11,7 +12,9 @@ public sealed class FileHandlesSpecs(ITestOutputHelper output) : FamilySpec(outp
 {
     private static readonly byte[] HelloWorld = "Hello World!\n\0"u8.ToArray();
 
-    private IActorRef Files() => Sys.ActorOf(FileHandlesActor.Props(Dir));
+    internal static readonly FilesSettings DefaultSettings = AgentSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString("")).Files;
+
+    private IActorRef Files() => Sys.ActorOf(FileHandlesActor.Props(Dir, DefaultSettings));
 
     private string PathOf(string name) => Path.Combine(Dir, name);
 
@@ -394,13 +397,13 @@ public sealed class FileHandlesSpecs(ITestOutputHelper output) : FamilySpec(outp
 
         var other = Directory.CreateDirectory(PathOf("other")).FullName;
         await File.WriteAllTextAsync(Path.Combine(other, "qga.state"), "# written by qemu-ga\n[global]\nfd_counter=5000\n\n[extra]\nx=1\n");
-        var files = Sys.ActorOf(FileHandlesActor.Props(other));
+        var files = Sys.ActorOf(FileHandlesActor.Props(other, DefaultSettings));
         Assert.Equal(5000, ((JsonInt)await Ok(files, "guest-file-open", ("path", S(PathOf("y"))), ("mode", S("w")))).Value);
         Assert.Equal("[global]\nfd_counter=5001\n", await File.ReadAllTextAsync(Path.Combine(other, "qga.state")));
 
         var noKey = Directory.CreateDirectory(PathOf("nokey")).FullName;
         await File.WriteAllTextAsync(Path.Combine(noKey, "qga.state"), "[global]\n");
-        Assert.Equal(1000, ((JsonInt)await Ok(Sys.ActorOf(FileHandlesActor.Props(noKey)), "guest-file-open", ("path", S(PathOf("y"))))).Value);
+        Assert.Equal(1000, ((JsonInt)await Ok(Sys.ActorOf(FileHandlesActor.Props(noKey, DefaultSettings)), "guest-file-open", ("path", S(PathOf("y"))))).Value);
     }
 
     [Fact]

@@ -29,10 +29,13 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     public const string TimedOutMember = Downstream + "timed-out";
     public const string KillCommand = Downstream + "guest-exec-kill";
     public const string AckCommand = Downstream + "guest-exec-ack";
+    public const string ReadOutputCommand = Downstream + "guest-exec-read-output";
+    public const string OutRemainingMember = Downstream + "out-remaining";
+    public const string ErrRemainingMember = Downstream + "err-remaining";
 
     public static readonly CommandFamily Family = new(
         "exec",
-        ["guest-exec", "guest-exec-status", KillCommand, AckCommand],
+        ["guest-exec", "guest-exec-status", KillCommand, AckCommand, ReadOutputCommand],
         ctx => Props(ctx.Settings.Exec, ctx.Reaper));
 
     public static Akka.Actor.Props Props(ExecSettings settings, IActorRef reaper) =>
@@ -44,10 +47,17 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     /// <summary>A row of the status table.</summary>
     private abstract record Entry;
     private sealed record Running(IActorRef Owner, bool KeepResult) : Entry;
-    private sealed record Finished(ChildCompleted Result, bool KeepResult) : Entry;
+    /// <param name="Reported">An exited:true status has been sent.</param>
+    /// <param name="OutRead">Leading bytes of stdout the host has been sent (by status or read-output).</param>
+    private sealed record Finished(ChildCompleted Result, bool KeepResult, bool Reported = false, int OutRead = 0, int ErrRead = 0) : Entry
+    {
+        public long Bytes => Result.Stdout.Length + Result.Stderr.Length;
+        public bool AllRead => Reported && OutRead == Result.Stdout.Length && ErrRead == Result.Stderr.Length;
+    }
     private sealed record Lost(string Reason) : Entry;
 
-    private sealed record RetentionElapsed(int Pid);
+    /// <summary>A finished result's time is up: unread-expiry, or status-retention once read in full.</summary>
+    private sealed record ResultExpired(int Pid);
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ExecSettings _settings;
@@ -56,6 +66,10 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     private readonly Dictionary<IActorRef, int> _pidOfOwner = new();
     private readonly Dictionary<int, Entry> _entries = new();
     private long _spawned;
+    // Kept in step with _entries by Put and Drop, for the caps.
+    private int _running;
+    private int _finished;
+    private long _resultBytes;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -69,9 +83,12 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
         Receive<ChildCompleted>(OnCompleted);
         Receive<ChildLost>(l => SetLost(l.Pid, l.Reason));
         Receive<Terminated>(OnOwnerTerminated);
-        Receive<RetentionElapsed>(r =>
+        Receive<ResultExpired>(r =>
         {
-            if (_entries.GetValueOrDefault(r.Pid) is Finished) _entries.Remove(r.Pid);
+            if (_entries.GetValueOrDefault(r.Pid) is not Finished finished) return;
+            if (!finished.AllRead)
+                _log.Warning("guest-exec result of pid {0} dropped unread after agent.exec.unread-expiry ({1})", r.Pid, _settings.UnreadExpiry);
+            Drop(r.Pid);
         });
     }
 
@@ -85,7 +102,8 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             switch (cmd.Command)
             {
                 case "guest-exec": Start(cmd); return;
-                case "guest-exec-status": Sender.Tell(new CommandSucceeded(cmd.Seq, Status(cmd.Arguments.Int("pid")))); return;
+                case "guest-exec-status": Sender.Tell(new CommandSucceeded(cmd.Seq, Status(cmd.Arguments.Int("pid"), cmd.ReturnBudget))); return;
+                case ReadOutputCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, ReadOutput(cmd.Arguments, cmd.ReturnBudget))); return;
                 case KillCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Kill(cmd.Arguments))); return;
                 case AckCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Acknowledge(cmd.Arguments.Int("pid")))); return;
                 default:
@@ -130,11 +148,23 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
                       ?? throw new CommandException(SpawnFailure(path, Native.StrError(errno)));
         }
 
+        Admit();
         var spec = new SpawnSpec(program, arguments, environment, workingDirectory, input, stdout, stderr,
             _settings.OutputLimit, timeout);
         var owner = Context.ActorOf(ChildProcess.Props(spec, _reaper), $"exec-{++_spawned}");
         Context.Watch(owner);
         _starting[owner] = new Starting(cmd.Seq, Sender, path, args.OptBool(KeepResultArgument) ?? false);
+    }
+
+    /// <summary>The caps of agent.exec, checked before a spawn: a finished process cannot be refused its result.</summary>
+    private void Admit()
+    {
+        if (_starting.Count + _running >= _settings.MaxRunning)
+            throw new CommandException($"too many running processes: agent.exec.max-running ({_settings.MaxRunning}) reached");
+        if (_finished >= _settings.MaxResults)
+            throw new CommandException($"too many retained results: agent.exec.max-results ({_settings.MaxResults}) reached");
+        if (_resultBytes >= _settings.MaxResultBytes)
+            throw new CommandException($"retained results too large: agent.exec.max-result-bytes ({_settings.MaxResultBytes}) reached");
     }
 
     /// <summary>capture-output: a bool (true = both streams) or a GuestExecCaptureOutputMode name.</summary>
@@ -156,7 +186,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
         if (!_starting.Remove(Sender, out var request)) return;
         if (_entries.ContainsKey(started.Pid))
             _log.Warning("pid {0} was reused while an unread guest-exec result still had it; that result is dropped", started.Pid);
-        _entries[started.Pid] = new Running(Sender, request.KeepResult);
+        Put(started.Pid, new Running(Sender, request.KeepResult));
         _pidOfOwner[Sender] = started.Pid;
         request.ReplyTo.Tell(new CommandSucceeded(request.Seq, JsonObject.Of(("pid", new JsonInt(started.Pid)))));
     }
@@ -171,9 +201,8 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     {
         _pidOfOwner.Remove(Sender);
         if (_entries.GetValueOrDefault(completed.Pid) is not Running running) return;
-        _entries[completed.Pid] = new Finished(completed, running.KeepResult);
-        if (running.KeepResult)
-            Timers.StartSingleTimer(("retention", completed.Pid), new RetentionElapsed(completed.Pid), _settings.StatusRetention);
+        Put(completed.Pid, new Finished(completed, running.KeepResult));
+        Timers.StartSingleTimer(ExpiryKey(completed.Pid), new ResultExpired(completed.Pid), _settings.UnreadExpiry);
     }
 
     /// <summary>An owner that stops before reporting crashed (its PostStop killed the process group).</summary>
@@ -190,10 +219,10 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
 
     private void SetLost(int pid, string reason)
     {
-        if (_entries.GetValueOrDefault(pid) is Running) _entries[pid] = new Lost(reason);
+        if (_entries.GetValueOrDefault(pid) is Running) Put(pid, new Lost(reason));
     }
 
-    private JsonValue Status(long pid)
+    private JsonValue Status(long pid, long budget)
     {
         _log.Info("guest-exec-status called, pid: {0}", pid);
         switch (Find(pid))
@@ -201,30 +230,140 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             case Running:
                 return JsonObject.Of(("exited", JsonBool.False));
             case Lost lost:
-                _entries.Remove((int)pid);
+                Drop((int)pid);
                 throw new CommandException($"PID {pid}: {lost.Reason}");
             case Finished finished:
-                if (!finished.KeepResult) _entries.Remove((int)pid);
-                return Report(finished.Result);
+                var (outShown, errShown) = Fit(finished.Result, budget);
+                Sent((int)pid, finished with { Reported = true }, outShown, errShown);
+                return Report(finished.Result, outShown, errShown);
             default:
                 throw new InvalidOperationException("unknown entry");
         }
     }
 
-    /// <summary>GuestExecStatus in schema order; *-truncated only next to its data, as HEAD and Debian 7.2.22 do.</summary>
-    private static JsonObject Report(ChildCompleted r)
+    /// <summary>
+    /// How many leading bytes of each stream the status reply can carry within <paramref name="budget"/>:
+    /// all of both if they fit, else each stream up to half of the room (and what the other leaves).
+    /// Every status of a result starts at offset 0, so a lost reply can be asked for again.
+    /// </summary>
+    private static (int Out, int Err) Fit(ChildCompleted r, long budget)
+    {
+        int outLength = r.Stdout.Length, errLength = r.Stderr.Length;
+        long outText = Base64Text.Length(outLength), errText = Base64Text.Length(errLength);
+        if (JsonWriter.Measure(Report(r, outLength, errLength, withData: false)) + outText + errText <= budget)
+            return (outLength, errLength);
+
+        var room = Math.Max(0, budget - JsonWriter.Measure(Report(r, 0, 0, withData: false, widest: true)));
+        var half = room / 2;
+        long outRoom, errRoom;
+        if (outText <= half) (outRoom, errRoom) = (outText, room - outText);
+        else if (errText <= half) (outRoom, errRoom) = (room - errText, errText);
+        else (outRoom, errRoom) = (half, room - half);
+        return ((int)Math.Min(outLength, Base64Text.MaxBytesIn(outRoom)), (int)Math.Min(errLength, Base64Text.MaxBytesIn(errRoom)));
+    }
+
+    /// <summary>
+    /// GuestExecStatus in schema order; *-truncated only next to its data, as HEAD and Debian 7.2.22 do.
+    /// A stream cut short by the reply limit is also marked truncated, and how many of its bytes are
+    /// left for __org.actoragent_guest-exec-read-output follows the flags.
+    /// Without <paramref name="withData"/> the data strings are empty, so the result measures the
+    /// reply's frame; <paramref name="widest"/> makes every other member as long as it can be.
+    /// </summary>
+    private static JsonObject Report(ChildCompleted r, int outShown, int errShown, bool withData = true, bool widest = false)
     {
         var hasOut = r.Stdout.Length > 0;
         var hasErr = r.Stderr.Length > 0;
+        int outLeft = r.Stdout.Length - outShown, errLeft = r.Stderr.Length - errShown;
         return JsonObject.Of(
             ("exited", JsonBool.True),
             ("exitcode", r.ExitCode is { } code ? new JsonInt(code) : null),
             ("signal", r.Signal is { } signal ? new JsonInt(signal) : null),
-            ("out-data", hasOut ? new JsonString(LenientBase64.Encode(r.Stdout)) : null),
-            ("err-data", hasErr ? new JsonString(LenientBase64.Encode(r.Stderr)) : null),
-            ("out-truncated", hasOut ? JsonBool.Of(r.StdoutTruncated) : null),
-            ("err-truncated", hasErr ? JsonBool.Of(r.StderrTruncated) : null),
+            ("out-data", hasOut ? new JsonString(withData ? LenientBase64.Encode(r.Stdout.AsSpan(0, outShown)) : "") : null),
+            ("err-data", hasErr ? new JsonString(withData ? LenientBase64.Encode(r.Stderr.AsSpan(0, errShown)) : "") : null),
+            ("out-truncated", hasOut ? JsonBool.Of(!widest && (r.StdoutTruncated || outLeft > 0)) : null),
+            ("err-truncated", hasErr ? JsonBool.Of(!widest && (r.StderrTruncated || errLeft > 0)) : null),
+            (OutRemainingMember, widest && hasOut ? new JsonInt(r.Stdout.Length) : outLeft > 0 ? new JsonInt(outLeft) : null),
+            (ErrRemainingMember, widest && hasErr ? new JsonInt(r.Stderr.Length) : errLeft > 0 ? new JsonInt(errLeft) : null),
             (TimedOutMember, r.TimedOut ? JsonBool.True : null));
+    }
+
+    /// <summary>
+    /// __org.actoragent_guest-exec-read-output: up to count bytes of one captured stream from offset,
+    /// as much as fits in the reply when count is absent. The result stays until the host has been
+    /// sent every byte of both streams.
+    /// </summary>
+    private JsonValue ReadOutput(JsonObject args, long budget)
+    {
+        var pid = args.Int("pid");
+        var finished = Find(pid) switch
+        {
+            Finished f => f,
+            Running => throw new CommandException($"PID {pid} has not exited yet"),
+            Lost lost => throw new CommandException($"PID {pid}: {lost.Reason}"),
+            _ => throw new InvalidOperationException("unknown entry"),
+        };
+        var isOut = args.String("stream") == "out";
+        var data = isOut ? finished.Result.Stdout : finished.Result.Stderr;
+        var offset = args.Int("offset");
+        if (offset < 0 || offset > data.Length)
+            throw new CommandException($"value '{offset}' is invalid for argument offset");
+        var count = args.OptInt("count") ?? data.Length - offset;
+        if (count < 0)
+            throw new CommandException($"value '{count}' is invalid for argument count");
+
+        var fits = ReadReply.MaxBytes(budget);
+        var length = (int)Math.Min(Math.Min(count, data.Length - offset), fits);
+        if (length == 0 && count > 0 && offset < data.Length) throw new CommandException(ReadReply.NoRoom);
+
+        var end = (int)offset + length;
+        if (isOut) Sent((int)pid, finished, Extend(finished.OutRead, (int)offset, end), finished.ErrRead);
+        else Sent((int)pid, finished, finished.OutRead, Extend(finished.ErrRead, (int)offset, end));
+        return ReadReply.Of(data.AsSpan((int)offset, length), eof: end == data.Length);
+    }
+
+    /// <summary>The prefix the host has been sent grows only by a read that starts inside it.</summary>
+    private static int Extend(int read, int offset, int end) => offset <= read ? Math.Max(read, end) : read;
+
+    /// <summary>
+    /// Records what the host has been sent of a result. Read in full, it goes (qemu-ga drops it at
+    /// the first exited:true status) unless kept; else its expiry starts over.
+    /// </summary>
+    private void Sent(int pid, Finished finished, int outSent, int errSent)
+    {
+        var now = finished with { OutRead = Math.Max(finished.OutRead, outSent), ErrRead = Math.Max(finished.ErrRead, errSent) };
+        if (now.AllRead && !now.KeepResult)
+        {
+            Drop(pid);
+            return;
+        }
+        Put(pid, now);
+        Timers.StartSingleTimer(ExpiryKey(pid), new ResultExpired(pid), now.AllRead ? _settings.StatusRetention : _settings.UnreadExpiry);
+    }
+
+    private static (string, int) ExpiryKey(int pid) => ("expiry", pid);
+
+    /// <summary>Sets a row of the status table, keeping the counts the caps read in step.</summary>
+    private void Put(int pid, Entry entry)
+    {
+        if (_entries.TryGetValue(pid, out var old)) Count(old, -1);
+        _entries[pid] = entry;
+        Count(entry, +1);
+    }
+
+    /// <summary>Removes a row of the status table and its expiry.</summary>
+    private void Drop(int pid)
+    {
+        if (_entries.Remove(pid, out var old)) Count(old, -1);
+        Timers.Cancel(ExpiryKey(pid));
+    }
+
+    private void Count(Entry entry, int sign)
+    {
+        switch (entry)
+        {
+            case Running: _running += sign; break;
+            case Finished f: _finished += sign; _resultBytes += sign * f.Bytes; break;
+        }
     }
 
     /// <summary>
@@ -248,8 +387,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     {
         if (Find(pid) is Running)
             throw new CommandException($"PID {pid} has not exited yet");
-        _entries.Remove((int)pid);
-        Timers.Cancel(("retention", (int)pid));
+        Drop((int)pid);
         return JsonObject.Empty;
     }
 

@@ -25,12 +25,13 @@ public sealed class FileHandlesActor : CommandActor
     public static readonly CommandFamily Family = new(
         "files",
         ["guest-file-open", "guest-file-close", "guest-file-read", "guest-file-write", "guest-file-seek", "guest-file-flush"],
-        ctx => Props(ctx.Settings.StateDir));
+        ctx => Props(ctx.Settings.StateDir, ctx.Settings.Files));
 
-    public static Akka.Actor.Props Props(string stateDir) =>
-        Akka.Actor.Props.Create(() => new FileHandlesActor(stateDir));
+    public static Akka.Actor.Props Props(string stateDir, FilesSettings settings) =>
+        Akka.Actor.Props.Create(() => new FileHandlesActor(stateDir, settings));
 
     private readonly string _stateDir;
+    private readonly FilesSettings _settings;
     private readonly Dictionary<long, StdioFile> _handles = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
@@ -38,12 +39,13 @@ public sealed class FileHandlesActor : CommandActor
     private PersistentState? _state;
     private string _stateError = "";
 
-    public FileHandlesActor(string stateDir)
+    public FileHandlesActor(string stateDir, FilesSettings settings)
     {
         _stateDir = stateDir;
+        _settings = settings;
         Handle("guest-file-open", Open);
         Handle("guest-file-close", Close);
-        Handle("guest-file-read", Read);
+        HandleBounded("guest-file-read", Read);
         Handle("guest-file-write", Write);
         Handle("guest-file-seek", Seek);
         Handle("guest-file-flush", Flush);
@@ -74,6 +76,8 @@ public sealed class FileHandlesActor : CommandActor
         var path = args.String("path");
         var mode = args.OptString("mode") ?? "r";
         _log.Info("guest-file-open called, filepath: {0}, mode: {1}", path, mode);
+        if (_handles.Count >= _settings.MaxOpenHandles)
+            throw new CommandException($"too many open files: agent.files.max-open-handles ({_settings.MaxOpenHandles}) reached");
 
         var file = StdioFile.Open(path, mode);
         if (_state is null)
@@ -109,21 +113,25 @@ public sealed class FileHandlesActor : CommandActor
         return JsonObject.Empty;
     }
 
-    private JsonValue Read(JsonObject args)
+    /// <summary>
+    /// count is a maximum (qemu-ga's fread may return less), so a read whose reply would exceed
+    /// agent.channel.max-reply-bytes reads only what fits; the next read goes on from there.
+    /// </summary>
+    private JsonValue Read(JsonObject args, long budget)
     {
         var file = Find(args.Int("handle"));
         var count = args.OptInt("count") ?? DefaultReadCount;
         if (count < 0 || count > MaxReadCount)
             throw new CommandException($"value '{count}' is invalid for argument count");
+        var fits = ReadReply.MaxBytes(budget);
+        if (count > 0 && fits == 0) throw new CommandException(ReadReply.NoRoom);
+        count = Math.Min(count, fits);
 
         var buffer = ArrayPool<byte>.Shared.Rent((int)count);
         try
         {
             var read = file.Read(buffer.AsSpan(0, (int)count), out var eof);
-            return JsonObject.Of(
-                ("count", new JsonInt(read)),
-                ("buf-b64", new JsonString(LenientBase64.Encode(buffer.AsSpan(0, read)))),
-                ("eof", JsonBool.Of(eof)));
+            return ReadReply.Of(buffer.AsSpan(0, read), eof);
         }
         finally
         {

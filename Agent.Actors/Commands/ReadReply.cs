@@ -1,0 +1,25 @@
+using Agent.Protocol.Encoding;
+using Agent.Protocol.Json;
+
+namespace Agent.Actors.Commands;
+
+/// <summary>
+/// GuestFileRead {count, buf-b64, eof}, the answer of guest-file-read and of
+/// __org.actoragent_guest-exec-read-output, sized to the reply budget of its request.
+/// </summary>
+public static class ReadReply
+{
+    /// <summary>The error when not even one byte fits (only an id of nearly max-reply-bytes leaves so little).</summary>
+    public const string NoRoom = "the reply would exceed agent.channel.max-reply-bytes";
+
+    /// <summary>The reply with no data, its count "0" widened to the widest count it can carry.</summary>
+    private static readonly long Frame = JsonWriter.Measure(Of([], eof: false)) - 1 + int.MaxValue.ToString().Length;
+
+    /// <summary>The most data bytes whose reply takes at most <paramref name="budget"/> bytes.</summary>
+    public static long MaxBytes(long budget) => Base64Text.MaxBytesIn(budget - Frame);
+
+    public static JsonObject Of(ReadOnlySpan<byte> data, bool eof) => JsonObject.Of(
+        ("count", new JsonInt(data.Length)),
+        ("buf-b64", new JsonString(LenientBase64.Encode(data))),
+        ("eof", JsonBool.Of(eof)));
+}
