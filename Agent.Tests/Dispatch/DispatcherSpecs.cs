@@ -123,6 +123,59 @@ public sealed class DispatcherSpecs(ITestOutputHelper output) : Akka.TestKit.Xun
         Assert.Equal(schema.Reverse().Select(c => (c.Name, true, c.SuccessResponse)).ToArray(), listed);
     }
 
+    /// <summary>
+    /// Every integer and number argument of every command, extensions included, at the limits of its
+    /// type, against the real families on a fake guest (freeze, fstrim and set-time on fakes of their
+    /// ioctls and clock, so nothing reaches this machine). Each request gets its own well-formed reply
+    /// and no handler fails unexpectedly (an "internal error" would be an exception that escaped).
+    /// </summary>
+    [Fact]
+    public async Task Extreme_numbers_in_every_numeric_argument_get_a_proper_answer_each()
+    {
+        _guest.Proc("self/mountinfo", "22 1 254:1 / / rw - ext4 /dev/vda1 rw\n");
+        var filesystems = new Agent.Tests.Freeze.FakeFilesystems();
+        var families = CommandCatalog.Families.Select(f => f.Name switch
+        {
+            "fsfreeze" => f with { Props = ctx => Agent.Actors.Commands.Freeze.FreezeActor.Props(
+                Agent.Actors.Commands.Freeze.FreezeContext.From(ctx) with { Filesystems = filesystems, Stats = new Agent.Tests.Inventory.FakeFilesystemStats() }) },
+            "fstrim" => f with { Props = ctx => Agent.Actors.Commands.Freeze.FstrimActor.Props(ctx.Settings.Paths.Procfs, filesystems, new Agent.Tests.Inventory.FakeFilesystemStats()) },
+            "set-time" => f with { Props = ctx => Agent.Actors.Commands.Time.SetTimeActor.Props(ctx.Settings.Helpers, ctx.Settings.Processes, new Agent.Tests.GuestControl.FakeTimeSetter(), ctx.Reaper) },
+            _ => f,
+        }).ToArray();
+        var host = StartAgent(families);
+        var file = Path.Combine(_guest.Root, "numbers.txt");
+        File.WriteAllText(file, "0123456789");
+        host.Send($"{{\"execute\":\"guest-file-open\",\"arguments\":{{\"path\":\"{file}\",\"mode\":\"r+\"}}}}");
+        var handle = long.Parse((await host.ReadLineAsync())[11..^1]);
+
+        string[] integers = ["9223372036854775807", "-9223372036854775808", "-1", "0", "18446744073709551615", "1e308", "-1e308"];
+        var requests = new List<string>();
+        foreach (var command in CommandRoutes.Create(families).Registered)
+        foreach (var member in command.Arguments.Where(m => m.Type is IntType or UInt64Type or NumberType))
+        foreach (var value in integers)
+        {
+            var args = command.Arguments.Where(m => !m.Optional || m == member)
+                .Select(m => $"\"{m.Name}\":{(m == member ? value : m.Name == "handle" ? handle.ToString() : JsonWriter.ToJson(ValueOf(m.Type)))}");
+            // Freezes on the fake end thawed, so the next one is not refused for being frozen.
+            requests.Add($"{{\"execute\":\"{command.Name}\",\"arguments\":{{{string.Join(",", args)}}},\"id\":{requests.Count}}}");
+            if (command.Name.StartsWith("guest-fsfreeze-freeze")) requests.Add($"{{\"execute\":\"guest-fsfreeze-thaw\",\"id\":{requests.Count}}}");
+        }
+        Assert.True(requests.Count > 100, $"only {requests.Count} requests: the schema lost its numeric arguments?");
+        host.Send(string.Concat(requests));
+
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var line = await host.ReadLineAsync(TimeSpan.FromSeconds(60));
+            var reply = System.Text.Json.JsonDocument.Parse(line.TrimStart('\u00FF')).RootElement;
+            Assert.Equal(i, reply.GetProperty("id").GetInt32());
+            if (reply.TryGetProperty("error", out var error))
+            {
+                var desc = error.GetProperty("desc").GetString()!;
+                Assert.False(desc.Contains("internal error") || desc.Contains("did not finish within"), $"{requests[i]} → {desc}");
+            }
+        }
+    }
+
     [Fact]
     public async Task A_hundred_thousand_pings_in_one_write_are_all_answered_in_order_without_errors()
     {
