@@ -138,7 +138,7 @@ public sealed record CommandLine
 
     public static string Usage(string argv0) => $"""
         Usage: {argv0} [-m <method> -p <path>] [<options>]
-        ActorAgent, a QEMU Guest Agent {Agent.Actors.Commands.Info.InfoActor.Version}
+        ActorAgent, a QEMU Guest Agent {Agent.Actors.Commands.Control.InfoActor.Version}
 
           -c, --config=PATH configuration file (HOCON, or qemu-ga's [general] keyfile);
                             default $QGA_CONF, else /etc/qemu/qemu-ga.conf if present

@@ -30,7 +30,7 @@ public static class Program
         }
         if (cli.Version)
         {
-            Console.Out.WriteLine($"QEMU Guest Agent {Agent.Actors.Commands.Info.InfoActor.Version}");
+            Console.Out.WriteLine($"QEMU Guest Agent {Agent.Actors.Commands.Control.InfoActor.Version}");
             return 0;
         }
         if (cli.BlockRpcs.Contains("help") || cli.AllowRpcs.Contains("help"))
@@ -184,7 +184,7 @@ public static class Program
         {
             using var system = ActorSystem.Create("agent", akka);
             system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent");
-            Log.Debug("Guest agent version {Version} started", Agent.Actors.Commands.Info.InfoActor.Version);
+            Log.Debug("Guest agent version {Version} started", Agent.Actors.Commands.Control.InfoActor.Version);
             _ = lifetime.StopRequested.ContinueWith(_ =>
                 CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance));
             // The agent also stops itself when its channel cannot be served.

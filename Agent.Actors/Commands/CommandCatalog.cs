@@ -30,21 +30,21 @@ public static class CommandCatalog
 {
     public static IReadOnlyList<CommandFamily> Families { get; } =
     [
-        Info.InfoActor.Family,
+        Control.InfoActor.Family,
+        Power.PowerActor.Family,
         Files.FileHandlesActor.Family,
         Exec.ExecActor.Family,
-        Power.PowerActor.Family,
-        Identity.IdentityActor.Family,
-        Users.UsersActor.Family,
+        Freeze.FreezeActor.Family,
+        Freeze.FstrimActor.Family,
+        CpuMemory.HardwareActor.Family,
+        CpuMemory.HotplugActor.Family,
         Network.NetworkActor.Family,
         Storage.FilesystemsActor.Family,
         Storage.DisksActor.Family,
-        Hardware.HardwareActor.Family,
-        Freeze.FreezeActor.Family,
-        Freeze.FstrimActor.Family,
+        Users.UsersActor.Family,
+        Users.PasswordActor.Family,
+        Users.AuthorizedKeysActor.Family,
         Time.SetTimeActor.Family,
-        Hotplug.HotplugActor.Family,
-        Accounts.PasswordActor.Family,
-        Ssh.AuthorizedKeysActor.Family,
+        SystemInfo.IdentityActor.Family,
     ];
 }

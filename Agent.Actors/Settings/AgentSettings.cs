@@ -1,7 +1,3 @@
-using Agent.Actors.Commands.Exec;
-using Agent.Actors.Commands.Files;
-using Agent.Actors.Commands.Freeze;
-using Agent.Actors.Commands.Power;
 using Agent.Actors.Processes;
 using Akka.Configuration;
 

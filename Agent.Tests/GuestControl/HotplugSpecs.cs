@@ -1,4 +1,4 @@
-using Agent.Actors.Commands.Hotplug;
+using Agent.Actors.Commands.CpuMemory;
 using Agent.Protocol.Json;
 using Akka.Actor;
 using Xunit.Abstractions;

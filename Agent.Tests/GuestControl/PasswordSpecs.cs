@@ -1,4 +1,4 @@
-using Agent.Actors.Commands.Accounts;
+using Agent.Actors.Commands.Users;
 using Agent.Protocol.Json;
 using Akka.Actor;
 using Xunit.Abstractions;

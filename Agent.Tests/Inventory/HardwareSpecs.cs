@@ -1,4 +1,4 @@
-using Agent.Actors.Commands.Hardware;
+using Agent.Actors.Commands.CpuMemory;
 using Agent.Protocol.Json;
 using Xunit.Abstractions;
 

@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;

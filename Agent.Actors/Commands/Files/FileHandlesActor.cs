@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 using System.Buffers;
 using Agent.Actors.State;
 using Agent.Protocol.Encoding;

@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 using Agent.Actors.Processes;
 using Akka.Actor;
 

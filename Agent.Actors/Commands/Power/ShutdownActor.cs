@@ -1,3 +1,4 @@
+using Agent.Actors.Processes;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 

@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Akka.Actor;
 using Akka.Event;

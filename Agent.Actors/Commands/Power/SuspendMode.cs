@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 namespace Agent.Actors.Commands.Power;
 
 /// <summary>guest-suspend-disk, -ram and -hybrid, and the names each strategy uses for them.</summary>

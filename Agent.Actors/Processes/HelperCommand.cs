@@ -1,8 +1,6 @@
-using Agent.Actors.Commands.Power;
-using Agent.Actors.Processes;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands;
+namespace Agent.Actors.Processes;
 
 /// <summary>
 /// One run of a helper program with qemu-ga HEAD's runner semantics (spec §6.6): optional stdin text,

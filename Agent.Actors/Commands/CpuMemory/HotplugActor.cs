@@ -4,7 +4,7 @@ using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Hotplug;
+namespace Agent.Actors.Commands.CpuMemory;
 
 /// <summary>
 /// guest-set-vcpus and guest-set-memory-blocks with qemu-ga HEAD semantics (spec §3.5): sysfs state

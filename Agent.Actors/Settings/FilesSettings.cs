@@ -1,7 +1,6 @@
-using Agent.Actors.Settings;
 using Akka.Configuration;
 
-namespace Agent.Actors.Commands.Files;
+namespace Agent.Actors.Settings;
 
 /// <summary><c>agent.files</c>: limits of guest-file-*.</summary>
 /// <param name="MaxOpenHandles">Handles open at once, counted over all connections (qemu-ga has no cap).</param>

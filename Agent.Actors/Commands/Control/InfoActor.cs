@@ -1,7 +1,7 @@
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
 
-namespace Agent.Actors.Commands.Info;
+namespace Agent.Actors.Commands.Control;
 
 /// <summary>guest-sync, guest-sync-delimited, guest-ping and guest-info.</summary>
 public sealed class InfoActor : CommandActor

@@ -1,6 +1,6 @@
 using Akka.Configuration;
 
-namespace Agent.Actors.Commands.Freeze;
+namespace Agent.Actors.Settings;
 
 /// <summary><c>agent.fsfreeze</c>.</summary>
 /// <param name="Hook">The fsfreeze hook (qemu-ga's -F); null when none is configured.</param>

@@ -4,7 +4,7 @@ using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Ssh;
+namespace Agent.Actors.Commands.Users;
 
 /// <summary>
 /// guest-ssh-add-authorized-keys and guest-ssh-remove-authorized-keys with qemu-ga's semantics (spec

@@ -3,7 +3,7 @@ using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Identity;
+namespace Agent.Actors.Commands.SystemInfo;
 
 /// <summary>guest-get-osinfo, guest-get-host-name, guest-get-time and guest-get-timezone: who and when the guest is.</summary>
 public sealed class IdentityActor : CommandActor

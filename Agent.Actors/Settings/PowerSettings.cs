@@ -1,6 +1,6 @@
 using Akka.Configuration;
 
-namespace Agent.Actors.Commands.Power;
+namespace Agent.Actors.Settings;
 
 /// <summary>A way to suspend, in the order <c>agent.suspend.strategies</c> lists them.</summary>
 public enum SuspendStrategy { Systemd, PmUtils, Sysfs }

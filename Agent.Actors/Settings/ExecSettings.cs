@@ -1,7 +1,6 @@
-using Agent.Actors.Settings;
 using Akka.Configuration;
 
-namespace Agent.Actors.Commands.Exec;
+namespace Agent.Actors.Settings;
 
 /// <summary><c>agent.exec</c>: limits of guest-exec.</summary>
 /// <param name="OutputLimit">Bytes kept per captured stream (qemu-ga's GUEST_EXEC_MAX_OUTPUT).</param>

@@ -4,7 +4,7 @@ using Agent.Protocol.Encoding;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Accounts;
+namespace Agent.Actors.Commands.Users;
 
 /// <summary>
 /// guest-set-user-password with qemu-ga HEAD semantics (spec §3.8): the base64 password decoded

@@ -1,7 +1,6 @@
-using Agent.Actors.Processes;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Power;
+namespace Agent.Actors.Processes;
 
 /// <summary>How one helper program ended, whatever went wrong.</summary>
 public abstract record HelperOutcome

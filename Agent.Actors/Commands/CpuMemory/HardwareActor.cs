@@ -5,7 +5,7 @@ using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.Hardware;
+namespace Agent.Actors.Commands.CpuMemory;
 
 /// <summary>
 /// The read-only CPU and memory queries: guest-get-vcpus, guest-get-memory-blocks,
