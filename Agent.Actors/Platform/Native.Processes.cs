@@ -35,11 +35,11 @@ internal static partial class Native
 
     public const nint SIG_DFL = 0;
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int PosixSpawn(out int pid, string path, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
     /// <summary>posix_spawn with a PATH search for a bare program name.</summary>
-    [LibraryImport("libc", EntryPoint = "posix_spawnp", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawnp", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int PosixSpawnP(out int pid, string file, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_init")]
@@ -51,11 +51,11 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
     public static unsafe partial int SpawnFileActionsAddDup2(void* actions, int fd, int newFd);
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int SpawnFileActionsAddOpen(void* actions, int fd, string path, int flags, int mode);
 
     /// <summary>glibc ≥ 2.29.</summary>
-    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int SpawnFileActionsAddChdir(void* actions, string path);
 
     [LibraryImport("libc", EntryPoint = "posix_spawnattr_init")]
