@@ -46,6 +46,20 @@ public static class OsString
         return written;
     }
 
+    /// <summary>The reverse of <see cref="Encode"/>: C0 80 is U+0000, the rest UTF-8 (invalid bytes become U+FFFD).</summary>
+    public static string Decode(ReadOnlySpan<byte> bytes)
+    {
+        var text = new System.Text.StringBuilder(bytes.Length);
+        while (true)
+        {
+            var pair = bytes.IndexOf((ReadOnlySpan<byte>)[0xC0, 0x80]);
+            text.Append(System.Text.Encoding.UTF8.GetString(pair < 0 ? bytes : bytes[..pair]));
+            if (pair < 0) return text.ToString();
+            text.Append('\0');
+            bytes = bytes[(pair + 2)..];
+        }
+    }
+
     /// <summary>A NUL-terminated copy in native memory; free it with <see cref="Free"/>.</summary>
     public static unsafe byte* Allocate(string s)
     {

@@ -1,6 +1,7 @@
 using Agent.Actors.Commands.Exec;
 using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Power;
+using Agent.Actors.Commands.Ssh;
 using Agent.Actors.Processes;
 using Akka.Configuration;
 
@@ -21,6 +22,7 @@ public sealed record AgentSettings(
     ExecSettings Exec,
     InventorySettings Inventory,
     FreezeSettings Freeze,
+    SshSettings Ssh,
     string StateDir,
     string PidFile,
     string LogFile,
@@ -49,6 +51,7 @@ public sealed record AgentSettings(
             ExecSettings.Create(c.GetConfig("exec")),
             InventorySettings.Create(c),
             FreezeSettings.Create(c.GetConfig("fsfreeze")),
+            SshSettings.Create(c.GetConfig("ssh")),
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),

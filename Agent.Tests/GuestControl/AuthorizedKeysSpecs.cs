@@ -23,7 +23,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     private string SshDir => Path.Combine(_home, ".ssh");
     private string KeyFile => Path.Combine(SshDir, "authorized_keys");
 
-    private IActorRef Family() => Sys.ActorOf(AuthorizedKeysActor.Props(Path.Combine(Guest.Root, "etc")));
+    private IActorRef Family() => Sys.ActorOf(AuthorizedKeysActor.Props(Path.Combine(Guest.Root, "etc"), new SshSettings(1024 * 1024)));
 
     private static JsonObject Keys(string user, string[] keys, bool? reset = null) => Args(
         ("username", new JsonString(user)), ("keys", Strings(keys)), ("reset", reset is { } r ? JsonBool.Of(r) : null));
