@@ -57,6 +57,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     {
         Directory.CreateDirectory(SshDir);
         File.WriteAllText(KeyFile, "# managed by hand\nalgo old\n");
+        UserTreeSpecs.Chown(KeyFile, Uid, Gid); // a root-owned file in the user's tree is never rewritten as theirs
         await Succeeds(Family(), "guest-ssh-add-authorized-keys", Keys("alice", ["algo new"]));
 
         // As qemu-ga: split on '\n', so the empty piece after the old trailing newline stays a line.
@@ -96,6 +97,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     {
         Directory.CreateDirectory(SshDir);
         File.WriteAllText(KeyFile, "algo key1 comments\nalgo key1 comments\n# a commented line\nalgo some-key another\n");
+        UserTreeSpecs.Chown(KeyFile, Uid, Gid);
         var family = Family();
 
         await Succeeds(family, "guest-ssh-remove-authorized-keys", Keys("alice", ["algo key2 comments"]));
