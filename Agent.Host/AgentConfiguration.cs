@@ -133,7 +133,10 @@ public sealed class AgentConfiguration
     private static (Config, IReadOnlyList<string>, IReadOnlyList<string>) FromHocon(string text)
     {
         var c = ConfigurationFactory.ParseString(text);
-        return (c, ListOrEmpty(c, "agent.rpc.block"), ListOrEmpty(c, "agent.rpc.allow"));
+        var (block, allow) = (ListOrEmpty(c, "agent.rpc.block"), ListOrEmpty(c, "agent.rpc.allow"));
+        // The HOCON parser lets an unterminated list through as nulls; a restriction list must be whole.
+        if (block.Concat(allow).Any(name => name is null)) throw new FormatException("agent.rpc.block/allow is not a list of command names");
+        return (c, block, allow);
     }
 
     private static IReadOnlyList<string> ListOrEmpty(Config c, string key) =>
