@@ -84,8 +84,9 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
             return;
         }
         _pid = child!.Pid;
-        _owner.Tell(new ChildStarted(_pid));
+        // Watch first: the reaper then holds the pid before anyone told of it can ask for a signal.
         _reaper.Tell(new Watch(_pid, Self));
+        _owner.Tell(new ChildStarted(_pid));
         var self = Self;
         try
         {
