@@ -12,12 +12,10 @@ internal static partial class Native
 
         public const int AT_SYMLINK_NOFOLLOW = 0x100;
         public const int AT_EMPTY_PATH = 0x1000;
-        public const int AT_REMOVEDIR = 0x200;
 
         public const int ENOENT = 2;
         public const int ENOTDIR = 20;
         public const int ELOOP = 40;
-        public const int EFBIG = 27;
 
         public const uint S_IFMT = 0xF000;
         public const uint S_IFDIR = 0x4000;
