@@ -8,13 +8,17 @@ using Akka.Configuration;
 namespace Agent.Host;
 
 /// <summary>
-/// The effective configuration: embedded reference.conf ← operator file ← command line (spec §6.1
-/// processing order). The operator file is HOCON, or qemu-ga's GKeyFile with a [general] group so an
-/// existing /etc/qemu/qemu-ga.conf keeps working. Block and allow lists accumulate file then CLI.
+/// The effective configuration, in layers, lowest first (README, "Configuration"): the embedded
+/// reference.conf; qemu-ga's keyfile (-c, else $QGA_CONF, else /etc/qemu/qemu-ga.conf), so an existing
+/// qemu-ga configuration keeps working, restrictions included; ActorAgent's own HOCON file
+/// ($ACTORAGENT_CONF, else /etc/actoragent/agent.conf), always read when present; the command line.
+/// Block and allow lists accumulate over all layers. Keys qemu-ga no longer knows but once honoured
+/// (blacklist=, --blacklist) still block, with a warning; keys it never knew are warned about.
 /// </summary>
 public sealed class AgentConfiguration
 {
     public const string QemuConfigPath = "/etc/qemu/qemu-ga.conf";
+    public const string AgentConfigPath = "/etc/actoragent/agent.conf";
 
     public required Config Config { get; init; }
     public required AgentSettings Settings { get; init; }
@@ -23,43 +27,58 @@ public sealed class AgentConfiguration
     public required IReadOnlyList<string> BlockRpcs { get; init; }
     public required IReadOnlyList<string> AllowRpcs { get; init; }
     public required bool Daemonize { get; init; }
+    /// <summary>The files merged, lowest first, as -D names them.</summary>
+    public required IReadOnlyList<string> Layers { get; init; }
+    /// <summary>Texts for glib-style warnings at startup.</summary>
+    public required IReadOnlyList<string> Warnings { get; init; }
 
     /// <summary>Loads and layers; throws <see cref="ConfigurationError"/> with qemu-ga's text.</summary>
-    public static AgentConfiguration Load(CommandLine cli, string? qgaConfEnv)
+    public static AgentConfiguration Load(CommandLine cli, string? qgaConfEnv, string? agentConfEnv = null)
     {
-        var explicitFile = cli.ConfigFile ?? qgaConfEnv;
-        var path = explicitFile ?? QemuConfigPath;
-        var file = Config.Empty;
-        IReadOnlyList<string> fileBlock = [], fileAllow = [];
-        bool fileDaemon = false;
-        string? fileHook = null;
-        if (File.Exists(path) || cli.ConfigFile is not null)
+        var warnings = new List<string>();
+        var layers = new List<string>();
+
+        var qemuPath = cli.ConfigFile ?? qgaConfEnv ?? QemuConfigPath;
+        var qemu = Config.Empty;
+        IReadOnlyList<string> qemuBlock = [], qemuAllow = [];
+        var qemuDaemon = false;
+        if (File.Exists(qemuPath) || cli.ConfigFile is not null)
         {
-            string text;
-            try { text = File.ReadAllText(path); }
-            catch (Exception ex) { throw new ConfigurationError($"error loading configuration from path: {path}, {ex.Message}"); }
+            var text = Read(qemuPath);
             try
             {
                 if (KeyFile.Looks(text))
                 {
-                    var kf = KeyFile.Parse(text);
-                    (file, fileBlock, fileAllow, fileDaemon, fileHook) = FromKeyFile(kf);
+                    (qemu, qemuBlock, qemuAllow, qemuDaemon) = FromKeyFile(KeyFile.Parse(text), warnings);
+                    layers.Add($"{qemuPath} (qemu-ga keyfile)");
                 }
                 else
                 {
-                    file = ConfigurationFactory.ParseString(text);
-                    fileBlock = ListOrEmpty(file, "agent.rpc.block");
-                    fileAllow = ListOrEmpty(file, "agent.rpc.allow");
+                    // Earlier ActorAgent releases documented -c for HOCON; such a file still works here.
+                    (qemu, qemuBlock, qemuAllow) = FromHocon(text);
+                    layers.Add($"{qemuPath} (HOCON)");
                 }
             }
             catch (Exception ex) when (ex is not ConfigurationError)
             {
-                throw new ConfigurationError($"error loading configuration from path: {path}, {ex.Message}");
+                throw new ConfigurationError($"error loading configuration from path: {qemuPath}, {ex.Message}");
             }
         }
 
-        var block = fileBlock.Concat(cli.BlockRpcs).ToArray();
-        var allow = fileAllow.Concat(cli.AllowRpcs).ToArray();
+        var agentPath = agentConfEnv ?? AgentConfigPath;
+        var agent = Config.Empty;
+        IReadOnlyList<string> agentBlock = [], agentAllow = [];
+        if (File.Exists(agentPath))
+        {
+            var text = Read(agentPath);
+            try { (agent, agentBlock, agentAllow) = FromHocon(text); }
+            catch (Exception ex) { throw new ConfigurationError($"error loading configuration from path: {agentPath}, {ex.Message}"); }
+            layers.Add($"{agentPath} (ActorAgent HOCON)");
+        }
+        warnings.AddRange(cli.Warnings);
+
+        var block = qemuBlock.Concat(agentBlock).Concat(cli.BlockRpcs).ToArray();
+        var allow = qemuAllow.Concat(agentAllow).Concat(cli.AllowRpcs).ToArray();
         var overrides = new StringBuilder();
         void Set(string key, string? value)
         {
@@ -70,16 +89,16 @@ public sealed class AgentConfiguration
         Set("agent.state-dir", cli.StateDir);
         Set("agent.pidfile", cli.PidFile);
         Set("agent.logfile", cli.LogFile);
-        var hook = cli.FsfreezeHook ?? fileHook;
-        // -F with no path (or an empty fsfreeze-hook) means qemu-ga's default hook.
-        Set("agent.fsfreeze.hook", hook is null ? null : hook.Length > 0 ? hook : FreezeSettings.DefaultHook);
+        // -F with no path means qemu-ga's default hook.
+        Set("agent.fsfreeze.hook", cli.FsfreezeHook is { } hook ? hook.Length > 0 ? hook : FreezeSettings.DefaultHook : null);
         if (cli.Verbose) overrides.Append("agent.verbose = true\n");
         if (cli.RetryPath) overrides.Append("agent.channel.retry-path = true\n");
         overrides.Append("agent.rpc.block = ").Append(HoconList(block)).Append('\n');
         overrides.Append("agent.rpc.allow = ").Append(HoconList(allow)).Append('\n');
 
         var config = ConfigurationFactory.ParseString(overrides.ToString())
-            .WithFallback(file)
+            .WithFallback(agent)
+            .WithFallback(qemu)
             .WithFallback(AgentSettings.DefaultConfig());
         var settings = AgentSettings.Create(config);
         if (!Transports.Methods.Contains(settings.Channel.Method))
@@ -99,8 +118,25 @@ public sealed class AgentConfiguration
             CommandLine = cli,
             BlockRpcs = block,
             AllowRpcs = allow,
-            Daemonize = cli.Daemonize || fileDaemon,
+            Daemonize = cli.Daemonize || qemuDaemon,
+            Layers = layers,
+            Warnings = warnings,
         };
+    }
+
+    private static string Read(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (Exception ex) { throw new ConfigurationError($"error loading configuration from path: {path}, {ex.Message}"); }
+    }
+
+    private static (Config, IReadOnlyList<string>, IReadOnlyList<string>) FromHocon(string text)
+    {
+        var c = ConfigurationFactory.ParseString(text);
+        var (block, allow) = (ListOrEmpty(c, "agent.rpc.block"), ListOrEmpty(c, "agent.rpc.allow"));
+        // The HOCON parser lets an unterminated list through as nulls; a restriction list must be whole.
+        if (block.Concat(allow).Any(name => name is null)) throw new FormatException("agent.rpc.block/allow is not a list of command names");
+        return (c, block, allow);
     }
 
     private static IReadOnlyList<string> ListOrEmpty(Config c, string key) =>
@@ -111,7 +147,14 @@ public sealed class AgentConfiguration
 
     private static string HoconList(IEnumerable<string> values) => '[' + string.Join(", ", values.Select(HoconString)) + ']';
 
-    private static (Config, IReadOnlyList<string>, IReadOnlyList<string>, bool, string?) FromKeyFile(KeyFile kf)
+    /// <summary>The [general] keys qemu-ga reads (qga/main.c, config_load), blacklist included.</summary>
+    private static readonly string[] KnownKeys =
+    [
+        "daemon", "method", "path", "logfile", "pidfile", "fsfreeze-hook", "statedir", "verbose", "retry-path",
+        "block-rpcs", "allow-rpcs", "blacklist",
+    ];
+
+    private static (Config, IReadOnlyList<string>, IReadOnlyList<string>, bool) FromKeyFile(KeyFile kf, List<string> warnings)
     {
         var sb = new StringBuilder();
         void Map(string key, string hocon)
@@ -129,17 +172,33 @@ public sealed class AgentConfiguration
         Map("statedir", "agent.state-dir");
         MapBool("verbose", "agent.verbose");
         MapBool("retry-path", "agent.channel.retry-path");
+        // An empty fsfreeze-hook means qemu-ga's default hook.
+        if (kf.Get("fsfreeze-hook") is { } hook)
+            sb.Append("agent.fsfreeze.hook = ").Append(HoconString(hook.Length > 0 ? hook : FreezeSettings.DefaultHook)).Append('\n');
         // block-rpcs is one string split on ',' (not a GKeyFile ';' list): test-qga relies on the raw text surviving.
-        var block = kf.Get("block-rpcs") is { } b ? CommandLine.SplitList(b).ToArray() : [];
+        var block = kf.Get("block-rpcs") is { } b ? CommandLine.SplitList(b).ToList() : [];
+        if (kf.Get("blacklist") is { } legacy)
+        {
+            // qemu-ga 7.2's text; HEAD dropped the key, but a restriction must not vanish in a migration.
+            warnings.Add("config using deprecated 'blacklist' key, should be replaced with the 'block-rpcs' key.");
+            block.AddRange(CommandLine.SplitList(legacy));
+        }
         var allow = kf.Get("allow-rpcs") is { } a ? CommandLine.SplitList(a).ToArray() : [];
-        return (ConfigurationFactory.ParseString(sb.ToString()), block, allow, kf.GetBool("daemon") ?? false, kf.Get("fsfreeze-hook"));
+        foreach (var key in kf.Keys.Where(k => !KnownKeys.Contains(k)))
+            warnings.Add($"config: unknown key '{key}' in group [general] is ignored");
+        foreach (var group in kf.OtherGroups)
+            warnings.Add($"config: group [{group}] is ignored");
+        return (ConfigurationFactory.ParseString(sb.ToString()), block, allow, kf.GetBool("daemon") ?? false);
     }
 
     /// <summary>-D: the effective configuration as qemu-ga's keyfile, keys in its fixed order (spec §6.2).</summary>
     public string DumpKeyFile()
     {
         var s = Settings;
-        var sb = new StringBuilder("[general]\n");
+        var sb = new StringBuilder();
+        // Comments, so the output stays a keyfile qemu-ga (and test-qga) reads unchanged.
+        foreach (var layer in Layers) sb.Append("# merged: ").Append(layer).Append('\n');
+        sb.Append("[general]\n");
         sb.Append("daemon=").Append(Daemonize ? "true" : "false").Append('\n');
         sb.Append("method=").Append(s.Channel.Method).Append('\n');
         sb.Append("path=").Append(s.Channel.Path).Append('\n');
@@ -162,6 +221,7 @@ public sealed class ConfigurationError(string message) : Exception(message);
 public sealed class KeyFile
 {
     private readonly Dictionary<string, string> _general = new();
+    private readonly List<string> _otherGroups = [];
 
     /// <summary>A keyfile starts (after comments and blank lines) with a [group] line.</summary>
     public static bool Looks(string text) =>
@@ -180,6 +240,7 @@ public sealed class KeyFile
             {
                 if (!line.EndsWith(']')) throw new FormatException($"Key file contains line “{line}” which is not a key-value pair, group, or comment");
                 group = line[1..^1];
+                if (group != "general" && !kf._otherGroups.Contains(group)) kf._otherGroups.Add(group);
                 continue;
             }
             var eq = line.IndexOf('=');
@@ -191,6 +252,11 @@ public sealed class KeyFile
     }
 
     public string? Get(string key) => _general.GetValueOrDefault(key);
+
+    /// <summary>The [general] keys in file order.</summary>
+    public IEnumerable<string> Keys => _general.Keys;
+
+    public IReadOnlyList<string> OtherGroups => _otherGroups;
 
     public bool? GetBool(string key) => Get(key) switch
     {

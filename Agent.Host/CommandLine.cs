@@ -24,6 +24,8 @@ public sealed record CommandLine
     /// <summary>Items in qemu-ga's order: each option's comma-split chunks reversed, options in order.</summary>
     public IReadOnlyList<string> BlockRpcs { get; init; } = [];
     public IReadOnlyList<string> AllowRpcs { get; init; } = [];
+    /// <summary>Deprecated spellings that were honoured, for the startup warnings.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 
     private enum Arg { None, Required, Optional }
 
@@ -35,6 +37,8 @@ public sealed record CommandLine
         ("fsfreeze-hook", 'F', Arg.Optional), ("block-rpcs", 'b', Arg.Required), ("allow-rpcs", 'a', Arg.Required),
         ("service", 's', Arg.Required), ("statedir", 't', Arg.Required), ("dump-conf", 'D', Arg.None),
         ("retry-path", 'r', Arg.None),
+        // qemu-ga up to 7.2 spelled -b this way; accepted so that a migrated unit keeps its restrictions.
+        ("blacklist", 'b', Arg.Required),
     ];
 
     /// <summary>Parses argv; on a bad option returns null and sets <paramref name="error"/> to getopt's message.</summary>
@@ -54,6 +58,8 @@ public sealed record CommandLine
                 var matches = Options.Where(o => o.Long.StartsWith(name, StringComparison.Ordinal)).ToArray();
                 var exact = matches.Where(o => o.Long == name).ToArray();
                 if (exact.Length == 1) matches = exact;
+                // getopt_long: prefixes of several names for the same option are not ambiguous (--bl).
+                if (matches.Length > 1 && matches.All(o => o.Short == matches[0].Short && o.Arg == matches[0].Arg)) matches = [matches[0]];
                 if (matches.Length != 1)
                 {
                     error = matches.Length == 0 ? $"unrecognized option '{word}'" : $"option '{word}' is ambiguous";
@@ -76,6 +82,8 @@ public sealed record CommandLine
                     value = args[++i];
                 }
                 result = result.Apply(opt.Short, value);
+                if (opt.Long == "blacklist")
+                    result = result with { Warnings = [.. result.Warnings, "option '--blacklist' is deprecated, use '--block-rpcs' instead"] };
             }
             else if (word.Length > 1 && word[0] == '-')
             {
@@ -140,8 +148,10 @@ public sealed record CommandLine
         Usage: {argv0} [-m <method> -p <path>] [<options>]
         ActorAgent, a QEMU Guest Agent {Agent.Actors.Commands.Control.InfoActor.Version}
 
-          -c, --config=PATH configuration file (HOCON, or qemu-ga's [general] keyfile);
-                            default $QGA_CONF, else /etc/qemu/qemu-ga.conf if present
+          -c, --config=PATH qemu-ga's keyfile, read instead of $QGA_CONF or
+                            /etc/qemu/qemu-ga.conf; ActorAgent's own HOCON file
+                            ($ACTORAGENT_CONF, else /etc/actoragent/agent.conf)
+                            is always read on top of it
           -m, --method      transport method: one of unix-listen, virtio-serial,
                             isa-serial, or vsock-listen (virtio-serial is the default)
           -p, --path        device/socket path (the default for virtio-serial is:

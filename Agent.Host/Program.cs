@@ -42,13 +42,15 @@ public static class Program
         AgentConfiguration configuration;
         try
         {
-            configuration = AgentConfiguration.Load(cli, Environment.GetEnvironmentVariable("QGA_CONF"));
+            configuration = AgentConfiguration.Load(cli, Environment.GetEnvironmentVariable("QGA_CONF"),
+                Environment.GetEnvironmentVariable("ACTORAGENT_CONF"));
         }
         catch (ConfigurationError e)
         {
             Console.Error.WriteLine($"** (qemu-ga): CRITICAL **: {e.Message}");
             return 1;
         }
+        foreach (var warning in configuration.Warnings) GlibWarning(warning);
         if (cli.DumpConfig)
         {
             Console.Out.Write(configuration.DumpKeyFile());

@@ -8,6 +8,6 @@ internal static partial class Native
     public const int X_OK = 1;
     public const int EACCES = 13;
 
-    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "access", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static partial int Access(string path, int mode);
 }

@@ -44,7 +44,7 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "settimeofday", SetLastError = true)]
     public static partial int SetTimeOfDay(in TimeVal time, nint timezone);
 
-    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "chown", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static partial int Chown(string path, uint owner, uint group);
 
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]

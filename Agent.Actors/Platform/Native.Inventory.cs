@@ -34,7 +34,7 @@ internal static unsafe partial class Native
         public fixed int Spare[6];
     }
 
-    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statvfs", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     internal static partial int StatVfs(string path, out StatVfsBuffer buffer);
 
     /// <summary>struct ifaddrs (LP64): next, name, flags(+pad), addr, netmask, ifu, data.</summary>
@@ -56,7 +56,7 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "freeifaddrs")]
     internal static partial void FreeIfAddrs(IfAddrs* list);
 
-    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     internal static partial byte* RealPath(string path, byte* resolved);
 
     [LibraryImport("libc", EntryPoint = "free")]
@@ -71,7 +71,7 @@ internal static unsafe partial class Native
     internal const ushort FileTypeMask = 0xF000;
     internal const ushort BlockDeviceType = 0x6000;
 
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     internal static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     internal const int ScClkTck = 2;

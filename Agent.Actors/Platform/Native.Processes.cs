@@ -35,11 +35,11 @@ internal static partial class Native
 
     public const nint SIG_DFL = 0;
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int PosixSpawn(out int pid, string path, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
     /// <summary>posix_spawn with a PATH search for a bare program name.</summary>
-    [LibraryImport("libc", EntryPoint = "posix_spawnp", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawnp", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int PosixSpawnP(out int pid, string file, void* fileActions, void* attr, IntPtr* argv, IntPtr* envp);
 
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_init")]
@@ -51,11 +51,11 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_adddup2")]
     public static unsafe partial int SpawnFileActionsAddDup2(void* actions, int fd, int newFd);
 
-    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addopen", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int SpawnFileActionsAddOpen(void* actions, int fd, string path, int flags, int mode);
 
     /// <summary>glibc ≥ 2.29.</summary>
-    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Utf8)]
+    [LibraryImport("libc", EntryPoint = "posix_spawn_file_actions_addchdir_np", StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     public static unsafe partial int SpawnFileActionsAddChdir(void* actions, string path);
 
     [LibraryImport("libc", EntryPoint = "posix_spawnattr_init")]
@@ -84,6 +84,30 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "waitpid", SetLastError = true)]
     public static partial int WaitPid(int pid, out int status, int options);
+
+    public const int ESRCH = 3;
+
+    /// <summary>The part of siginfo_t waitid fills for a child (LP64 layout).</summary>
+    public readonly record struct ChildState(int Pid, bool Killed, bool CoreDumped, int Status);
+
+    /// <summary>
+    /// waitid(P_PID, pid, WEXITED | WNOHANG | WNOWAIT): whether the child has exited, leaving it a
+    /// zombie (its pid stays taken). Pid is 0 while it runs.
+    /// </summary>
+    public static unsafe int PeekChild(int pid, out ChildState state)
+    {
+        const int P_PID = 1, WEXITED = 4, WNOWAIT = 0x01000000, CLD_KILLED = 2, CLD_DUMPED = 3;
+        var info = stackalloc byte[128];
+        new Span<byte>(info, 128).Clear();
+        var rc = WaitId(P_PID, pid, info, WEXITED | WNOHANG | WNOWAIT);
+        // si_code at 8; the union starts at 16: si_pid, si_uid, si_status.
+        var code = *(int*)(info + 8);
+        state = new ChildState(*(int*)(info + 16), code is CLD_KILLED or CLD_DUMPED, code == CLD_DUMPED, *(int*)(info + 24));
+        return rc;
+    }
+
+    [LibraryImport("libc", EntryPoint = "waitid", SetLastError = true)]
+    private static unsafe partial int WaitId(int idType, int id, byte* info, int options);
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     public static partial int Kill(int pid, int sig);

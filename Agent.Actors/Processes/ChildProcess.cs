@@ -62,6 +62,7 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
         Receive<ChildExited>(e => { _exit = e; CompleteIfDone(); });
         Receive<PipePump.Drained>(d => { _output = d; CompleteIfDone(); });
         Receive<TimeoutElapsed>(_ => OnTimeout());
+        Receive<GroupSignalled>(_ => { });
         Receive<ChildReapFailed>(f =>
         {
             _pid = -1; // gone: never signal a pid we no longer own
@@ -86,8 +87,9 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
             return;
         }
         _pid = child!.Pid;
-        _owner.Tell(new ChildStarted(_pid));
+        // Watch first: the reaper then holds the pid before anyone told of it can ask for a signal.
         _reaper.Tell(new Watch(_pid, Self));
+        _owner.Tell(new ChildStarted(_pid));
         var self = Self;
         try
         {
@@ -124,14 +126,10 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// The child leads its own group, so -pid reaches grandchildren too. After the leader exits the
-    /// group id stays reserved while members live, so this never hits an unrelated process.
+    /// The child leads its own group, so the group reaches grandchildren too. The reaper sends it, and
+    /// only while it still holds the leader (running, or a zombie kept until this actor stops).
     /// </summary>
-    private void KillGroup()
-    {
-        if (Native.Kill(-_pid, Native.SIGKILL) != 0 && _exit is null)
-            Native.Kill(_pid, Native.SIGKILL);
-    }
+    private void KillGroup() => _reaper.Tell(new SignalGroup(_pid, Native.SIGKILL, 0));
 
     private void CompleteIfDone()
     {

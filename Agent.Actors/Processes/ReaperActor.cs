@@ -15,10 +15,23 @@ public sealed record ChildExited(int Pid, int? ExitCode, int? Signal, bool CoreD
 public sealed record ChildReapFailed(int Pid, int Errno, string Reason);
 
 /// <summary>
-/// The one place that calls waitpid, and only for pids it was asked to watch: never waitpid(-1),
-/// which would steal the exits of the runtime's own Process children (dotnet-akka-notes §2).
+/// Sends <paramref name="Signal"/> to the process group led by <paramref name="Pid"/>, only if the
+/// reaper watches that child and has not reaped it. Answered with <see cref="GroupSignalled"/>.
+/// </summary>
+public sealed record SignalGroup(int Pid, int Signal, long Tag);
+
+/// <summary>Errno 0: sent. ESRCH: not a child the agent still holds, so nothing was sent.</summary>
+public sealed record GroupSignalled(int Pid, long Tag, int Errno);
+
+/// <summary>
+/// The one place that waits for children, and only for pids it was asked to watch: never waitpid(-1),
+/// which would steal the exits of the runtime's own Process children.
 /// SIGCHLD is only a wake-up (signals coalesce); each wake-up, and a slow sweep timer, rescans every
-/// watched pid. An owner that dies does not orphan its pid: the reaper still collects it.
+/// watched pid. An exit is seen with WNOWAIT and the zombie is kept until its owner stops, so the
+/// pid, and with it the process group id, cannot be reused while the owner may still signal it:
+/// every signal the agent sends to a child goes through here (<see cref="SignalGroup"/>) and reaches
+/// only a group whose leader is still held. An owner that dies does not orphan its pid: the reaper
+/// still collects it.
 /// </summary>
 public sealed class ReaperActor : ReceiveActor, IWithTimers
 {
@@ -35,7 +48,14 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ProcessSettings _settings;
     private readonly IChildSignalSource _signals;
+    /// <summary>Running children by pid.</summary>
     private readonly Dictionary<int, IActorRef> _watched = new();
+
+    /// <summary>Exited children kept as zombies until their owner stops.</summary>
+    private readonly Dictionary<int, IActorRef> _held = new();
+
+    /// <summary>An owner's Terminated, handled after the messages it sent before it stopped.</summary>
+    private sealed record OwnerGone(IActorRef Owner);
     private IDisposable? _subscription;
 
     public ITimerScheduler Timers { get; set; } = null!;
@@ -47,7 +67,11 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
         Receive<Watch>(OnWatch);
         Receive<ChildSignal>(_ => ReapAll());
         Receive<Sweep>(_ => ReapAll());
-        Receive<Terminated>(OnOwnerTerminated);
+        Receive<SignalGroup>(OnSignalGroup);
+        // Terminated is a system message and overtakes the owner's last ordinary ones (a SignalGroup
+        // from its PostStop): release its zombies only after those.
+        Receive<Terminated>(t => Self.Tell(new OwnerGone(t.ActorRef)));
+        Receive<OwnerGone>(OnOwnerGone);
     }
 
     public static Props Props(ProcessSettings settings, IChildSignalSource? signals = null) =>
@@ -83,13 +107,15 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
         foreach (var (pid, owner) in _watched.ToArray()) TryReap(pid, owner);
     }
 
+    /// <summary>Looks at the child's state without reaping it (waitid with WNOWAIT).</summary>
     private void TryReap(int pid, IActorRef owner)
     {
-        int rc, status;
-        do rc = Native.WaitPid(pid, out status, Native.WNOHANG);
+        int rc;
+        Native.ChildState state;
+        do rc = Native.PeekChild(pid, out state);
         while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
 
-        if (rc == 0) return; // still running
+        if (rc == 0 && state.Pid == 0) return; // still running
         _watched.Remove(pid);
         if (rc < 0)
         {
@@ -99,12 +125,38 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
             owner.Tell(new ChildReapFailed(pid, errno, reason));
             return;
         }
-        owner.Tell(WaitStatus.Decode(pid, status));
+        if (owner.IsNobody()) Collect(pid);
+        else _held[pid] = owner;
+        owner.Tell(state.Killed
+            ? new ChildExited(pid, null, state.Status, state.CoreDumped)
+            : new ChildExited(pid, state.Status, null, false));
     }
 
-    private void OnOwnerTerminated(Terminated t)
+    /// <summary>Reaps a child whose exit was already seen; the pid is free for reuse after this.</summary>
+    private static void Collect(int pid)
     {
+        int rc;
+        do rc = Native.WaitPid(pid, out _, Native.WNOHANG);
+        while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
+    }
+
+    private void OnSignalGroup(SignalGroup request)
+    {
+        var errno = Native.ESRCH;
+        if (request.Pid > 0 && (_watched.ContainsKey(request.Pid) || _held.ContainsKey(request.Pid)))
+            errno = Native.Kill(-request.Pid, request.Signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        if (!Sender.IsNobody()) Sender.Tell(new GroupSignalled(request.Pid, request.Tag, errno));
+    }
+
+    private void OnOwnerGone(OwnerGone gone)
+    {
+        foreach (var (pid, owner) in _held.ToArray())
+        {
+            if (!owner.Equals(gone.Owner)) continue;
+            _held.Remove(pid);
+            Collect(pid);
+        }
         foreach (var (pid, owner) in _watched.ToArray())
-            if (owner.Equals(t.ActorRef)) _watched[pid] = ActorRefs.Nobody;
+            if (owner.Equals(gone.Owner)) _watched[pid] = ActorRefs.Nobody;
     }
 }

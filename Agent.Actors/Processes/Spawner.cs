@@ -109,18 +109,19 @@ internal static class Spawner
         }
         finally
         {
-            foreach (var s in strings) Marshal.FreeCoTaskMem(s);
+            foreach (var s in strings) OsString.Free((byte*)s);
             Native.SpawnFileActionsDestroy(actions);
             Native.SpawnAttrDestroy(attr);
         }
     }
 
-    private static IntPtr[] ToNative(IReadOnlyList<string> values, List<IntPtr> owned)
+    private static unsafe IntPtr[] ToNative(IReadOnlyList<string> values, List<IntPtr> owned)
     {
         var result = new IntPtr[values.Count + 1];
         for (var i = 0; i < values.Count; i++)
         {
-            result[i] = Marshal.StringToCoTaskMemUTF8(values[i]);
+            // Modified UTF-8 (see OsString): an argument or variable holding U+0000 is never cut short.
+            result[i] = (IntPtr)OsString.Allocate(values[i]);
             owned.Add(result[i]);
         }
         return result;

@@ -59,6 +59,8 @@ public sealed partial class AgentProcess : IAsyncDisposable
             psi.Environment.Clear();
             foreach (var (k, v) in environment) psi.Environment[k] = v;
         }
+        // Never the machine's /etc/actoragent/agent.conf: a missing file is simply not a layer.
+        if (!psi.Environment.ContainsKey("ACTORAGENT_CONF")) psi.Environment["ACTORAGENT_CONF"] = Path.Combine(dir, "no-agent.conf");
         var process = Process.Start(psi)!;
         var agent = new AgentProcess(process, dir);
         process.ErrorDataReceived += (_, e) => { lock (agent._stderr) agent._stderr.AppendLine(e.Data); };

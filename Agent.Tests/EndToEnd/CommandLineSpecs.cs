@@ -14,6 +14,7 @@ public sealed class CommandLineSpecs
         };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("QGA_CONF");
+        psi.Environment["ACTORAGENT_CONF"] = "/nonexistent/agent.conf";
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
@@ -89,6 +91,32 @@ public sealed partial class FilesExecEndToEndSpecs
         Assert.Equal(File.GetUnixFileMode(Path.Combine(theirs.Dir, "baz")), File.GetUnixFileMode(Path.Combine(ours.Dir, "baz")));
         Assert.Equal(0, await ours.TerminateAsync());
     }
+
+    [Fact]
+    public async Task A_NUL_in_a_path_or_an_argument_never_cuts_it_short_and_reaches_the_OS_as_qemu_ga_passes_it()
+    {
+        await using var theirs = await AgentProcess.StartQemuGaAsync();
+        await using var ours = await AgentProcess.StartOursAsync();
+        foreach (var agent in new[] { theirs, ours }) await File.WriteAllTextAsync(Path.Combine(agent.Dir, "X"), "keep");
+
+        const string open = "{\"execute\":\"guest-file-open\",\"arguments\":{\"path\":\"X\\u0000.log\",\"mode\":\"w\"}}";
+        Assert.Equal(await theirs.RoundTripAsync(open), await ours.RoundTripAsync(open));
+        const string exec = "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"sh\",\"arg\":[\"-c\",\"printf %s \\\"$0\\\"\",\"a\\u0000b\"],\"capture-output\":true}}";
+        var transcript = await ExecTranscript(ours, exec);
+        Assert.Equal(await ExecTranscript(theirs, exec), transcript);
+
+        // qemu's parser keeps U+0000 as the bytes C0 80 (modified UTF-8): a file "X<C0 80>.log", never "X".
+        foreach (var agent in new[] { theirs, ours })
+        {
+            Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(agent.Dir, "X")));
+            Assert.Equal(0, Access([.. Encoding.UTF8.GetBytes(agent.Dir + "/X"), 0xC0, 0x80, .. ".log\0"u8]));
+        }
+        Assert.Contains("\"out-data\": \"YcCAYg==\"", transcript); // a C0 80 b
+        Assert.Equal(0, await ours.TerminateAsync());
+    }
+
+    [LibraryImport("libc", EntryPoint = "access")]
+    private static partial int Access(byte[] path, int mode = 0);
 
     /// <summary>Harmless commands; capture-output stays a bool, the only form 7.2 takes (§9).</summary>
     private static readonly string[] ExecRequests =

@@ -108,13 +108,16 @@ public sealed class TestQgaSpecs
             };
             psi.Environment.Clear();
             psi.Environment["QGA_CONF"] = "test-qga-config";
+            psi.Environment["ACTORAGENT_CONF"] = "no-agent.conf";
             using var p = System.Diagnostics.Process.Start(psi)!;
             var stdout = await p.StandardOutput.ReadToEndAsync();
             var stderr = await p.StandardError.ReadToEndAsync();
             await p.WaitForExitAsync();
             Assert.Equal("", stderr);
             Assert.Equal(0, p.ExitCode);
+            // The merged layers come first as comments, which test-qga's keyfile parser skips.
             Assert.Equal("""
+                # merged: test-qga-config (qemu-ga keyfile)
                 [general]
                 daemon=false
                 method=virtio-serial

@@ -262,6 +262,23 @@ public sealed class ExecSpecs(ITestOutputHelper output) : ExecSpecBase(output)
     }
 
     [Fact]
+    public async Task Kill_after_the_leader_exited_still_reaches_its_group_because_the_leader_is_held_unreaped()
+    {
+        var exec = Exec();
+        var pid = (int)Member(await Ok(exec, "guest-exec", ("path", S("sh")), ("arg", Strings("-c", "sleep 100 & exit 3")),
+            ("capture-output", JsonBool.True)), "pid");
+        // The leader is gone but its child holds stdout: no result yet, and the leader stays a zombie,
+        // so neither its pid nor its group id can be handed to another process.
+        await AwaitAssertAsync(() => Assert.Contains(pid, ProcFs.ZombieChildren()), Patience);
+        Assert.Equal(JsonObject.Of(("exited", JsonBool.False)), await Ok(exec, "guest-exec-status", ("pid", I(pid))));
+
+        Assert.Equal(JsonObject.Empty, await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)), ("signal", I(15))));
+        Assert.Equal(3, Member(await WaitExited(exec, pid), "exitcode"));
+        await AwaitAssertAsync(() => Assert.Null(ProcFs.Stat(pid)), Patience);
+        Assert.Equal($"PID {pid} does not exist", await Fails(exec, ExecActor.KillCommand, ("pid", I(pid))));
+    }
+
+    [Fact]
     public async Task Keep_result_survives_repeated_reads_until_acknowledged()
     {
         var exec = Exec();

@@ -57,6 +57,26 @@ public sealed class FileHandlesSpecs(ITestOutputHelper output) : FamilySpec(outp
     }
 
     [Fact]
+    public async Task A_NUL_in_the_path_is_kept_as_C0_80_so_X_NUL_log_never_opens_X()
+    {
+        var files = Files();
+        await File.WriteAllTextAsync(PathOf("X"), "original");
+        var handle = await Ok(files, "guest-file-open", ("path", S(PathOf("X\u0000.log"))), ("mode", S("w")));
+        await Ok(files, "guest-file-write", ("handle", handle), ("buf-b64", S(Convert.ToBase64String("new"u8.ToArray()))));
+        await Ok(files, "guest-file-close", ("handle", handle));
+
+        Assert.Equal("original", await File.ReadAllTextAsync(PathOf("X")));
+        Assert.Single(Directory.GetFiles(Dir), f => Path.GetFileName(f).StartsWith('X') && f.EndsWith(".log"));
+        Assert.Equal([.. System.Text.Encoding.UTF8.GetBytes(PathOf("X")), 0xC0, 0x80, .. ".log"u8],
+            Agent.Actors.Platform.OsString.Encode(PathOf("X\u0000.log")));
+        // The same name opens the same file again, and "X" followed by NUL alone is not "X".
+        handle = await Ok(files, "guest-file-open", ("path", S(PathOf("X\u0000.log"))), ("mode", S("r")));
+        Assert.Equal(Convert.ToBase64String("new"u8.ToArray()), Text(await Ok(files, "guest-file-read", ("handle", handle)), "buf-b64"));
+        await Ok(files, "guest-file-close", ("handle", handle));
+        Assert.Contains("No such file or directory", await Fails(files, "guest-file-open", ("path", S(PathOf("X\u0000"))), ("mode", S("r"))));
+    }
+
+    [Fact]
     public async Task Test_qga_file_write_read_sequence_reads_at_the_end_after_the_implicit_flush()
     {
         var files = Files();

@@ -1,3 +1,4 @@
+using Agent.Actors.Settings;
 using Agent.Actors.Commands.Users;
 using Agent.Protocol.Json;
 using Akka.Actor;
@@ -23,7 +24,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     private string SshDir => Path.Combine(_home, ".ssh");
     private string KeyFile => Path.Combine(SshDir, "authorized_keys");
 
-    private IActorRef Family() => Sys.ActorOf(AuthorizedKeysActor.Props(Path.Combine(Guest.Root, "etc")));
+    private IActorRef Family() => Sys.ActorOf(AuthorizedKeysActor.Props(Path.Combine(Guest.Root, "etc"), new SshSettings(1024 * 1024)));
 
     private static JsonObject Keys(string user, string[] keys, bool? reset = null) => Args(
         ("username", new JsonString(user)), ("keys", Strings(keys)), ("reset", reset is { } r ? JsonBool.Of(r) : null));
@@ -57,6 +58,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     {
         Directory.CreateDirectory(SshDir);
         File.WriteAllText(KeyFile, "# managed by hand\nalgo old\n");
+        UserTreeSpecs.Chown(KeyFile, Uid, Gid); // a root-owned file in the user's tree is never rewritten as theirs
         await Succeeds(Family(), "guest-ssh-add-authorized-keys", Keys("alice", ["algo new"]));
 
         // As qemu-ga: split on '\n', so the empty piece after the old trailing newline stays a line.
@@ -96,6 +98,7 @@ public sealed class AuthorizedKeysSpecs : GuestControlSpecBase
     {
         Directory.CreateDirectory(SshDir);
         File.WriteAllText(KeyFile, "algo key1 comments\nalgo key1 comments\n# a commented line\nalgo some-key another\n");
+        UserTreeSpecs.Chown(KeyFile, Uid, Gid);
         var family = Family();
 
         await Succeeds(family, "guest-ssh-remove-authorized-keys", Keys("alice", ["algo key2 comments"]));

@@ -56,11 +56,20 @@ public sealed class PasswordSpecs(ITestOutputHelper output) : GuestControlSpecBa
     [InlineData("alice", "bad\nline", "forbidden characters in raw password")]
     [InlineData("al:ice", "pw", "forbidden characters in username")]
     [InlineData("al\nice", "pw", "forbidden characters in username")]
+    [InlineData("alice", "abc\0def", "forbidden characters in raw password: NUL")]
     public async Task Forbidden_characters_are_refused_before_the_helper_runs(string user, string password, string error)
     {
         Chpasswd();
         Assert.Equal(error, await Fails(Family(), "guest-set-user-password", Password(user, B64(password))));
         Assert.Empty(Guest.Calls());
+    }
+
+    [Fact]
+    public async Task A_NUL_in_the_username_reaches_chpasswd_as_C0_80_never_as_a_shorter_name()
+    {
+        Chpasswd();
+        await Succeeds(Family(), "guest-set-user-password", Password("root\0x", B64("pw")));
+        Assert.Equal([.. "root"u8, 0xC0, 0x80, .. "x:pw\n"u8], File.ReadAllBytes(StdinLog));
     }
 
     [Fact]

@@ -59,7 +59,8 @@ public sealed class ReaperSpecs : TestKit
             signals.Fire();
             var done = await ExpectMsgAsync<ChildCompleted>(Wait);
             Assert.Equal(7, done.ExitCode);
-            Assert.Null(ProcFs.Stat(started.Pid));
+            // Reaped once its owner stopped (the owner reported, then stopped).
+            await AwaitAssertAsync(() => Assert.Null(ProcFs.Stat(started.Pid)), Wait);
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -108,6 +109,40 @@ public sealed class ReaperSpecs : TestKit
             done = await ReceiveOneAsync(TimeSpan.FromMilliseconds(200)) as ChildCompleted;
         }
         Assert.Equal(3, done?.ExitCode);
+    }
+
+    [Fact]
+    public async Task Signals_reach_only_children_the_reaper_still_holds()
+    {
+        var reaper = Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromMilliseconds(100), 1024)));
+
+        // A process the reaper never watched is never signalled, even though it is our own child.
+        using var stranger = System.Diagnostics.Process.Start("sleep", "100");
+        try
+        {
+            reaper.Tell(new SignalGroup(stranger.Id, 9, 1), TestActor);
+            Assert.Equal(new GroupSignalled(stranger.Id, 1, 3), await ExpectMsgAsync<GroupSignalled>(Wait)); // ESRCH
+            await Task.Delay(100);
+            Assert.True(ProcFs.IsAlive(stranger.Id));
+        }
+        finally { stranger.Kill(); }
+
+        // A watched child's exit is reported while the zombie is kept for its owner...
+        var watches = CreateTestProbe();
+        var owner = CreateTestProbe();
+        Sys.ActorOf(ChildProcess.Props(new SpawnSpec("/bin/sh", ["-c", "exit 4"]), watches, TestActor));
+        var pid = (await ExpectMsgAsync<ChildStarted>(Wait)).Pid;
+        reaper.Tell(new Watch((await watches.ExpectMsgAsync<Watch>(Wait)).Pid, owner.Ref));
+        Assert.Equal(new ChildExited(pid, 4, null, false), await owner.ExpectMsgAsync<ChildExited>(Wait));
+        Assert.Contains(pid, ProcFs.ZombieChildren());
+        reaper.Tell(new SignalGroup(pid, 0, 2), TestActor);
+        Assert.Equal(new GroupSignalled(pid, 2, 0), await ExpectMsgAsync<GroupSignalled>(Wait));
+
+        // ...and reaped when the owner stops; from then on the pid is nobody the agent may signal.
+        Sys.Stop(owner.Ref);
+        await AwaitAssertAsync(() => Assert.Null(ProcFs.Stat(pid)), Wait);
+        reaper.Tell(new SignalGroup(pid, 9, 3), TestActor);
+        Assert.Equal(new GroupSignalled(pid, 3, 3), await ExpectMsgAsync<GroupSignalled>(Wait));
     }
 
     [Fact]

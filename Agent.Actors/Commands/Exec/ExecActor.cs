@@ -1,6 +1,5 @@
 using Agent.Actors.Settings;
 using System.Globalization;
-using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
 using Agent.Actors.Processes;
 using Agent.Protocol.Encoding;
@@ -60,6 +59,9 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     /// <summary>A finished result's time is up: unread-expiry, or status-retention once read in full.</summary>
     private sealed record ResultExpired(int Pid);
 
+    /// <summary>A guest-exec-kill waiting for the reaper's answer.</summary>
+    private sealed record PendingKill(long Seq, IActorRef ReplyTo, long Signal);
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ExecSettings _settings;
     private readonly IActorRef _reaper;
@@ -71,6 +73,8 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     private int _running;
     private int _finished;
     private long _resultBytes;
+    private readonly Dictionary<long, PendingKill> _kills = new();
+    private long _killTag;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -84,6 +88,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
         Receive<ChildCompleted>(OnCompleted);
         Receive<ChildLost>(l => SetLost(l.Pid, l.Reason));
         Receive<Terminated>(OnOwnerTerminated);
+        Receive<GroupSignalled>(OnGroupSignalled);
         Receive<ResultExpired>(r =>
         {
             if (_entries.GetValueOrDefault(r.Pid) is not Finished finished) return;
@@ -105,7 +110,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
                 case "guest-exec": Start(cmd); return;
                 case "guest-exec-status": Sender.Tell(new CommandSucceeded(cmd.Seq, Status(cmd.Arguments.Int("pid"), cmd.ReturnBudget))); return;
                 case ReadOutputCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, ReadOutput(cmd.Arguments, cmd.ReturnBudget))); return;
-                case KillCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Kill(cmd.Arguments))); return;
+                case KillCommand: Kill(cmd); return;
                 case AckCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Acknowledge(cmd.Arguments.Int("pid")))); return;
                 default:
                     Sender.Tell(new CommandFailed(cmd.Seq, CommandErrors.NotFound(cmd.Command)));
@@ -368,20 +373,31 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>
-    /// Signals the whole process group (the child leads its own session), SIGKILL unless told.
-    /// Only while the child has not been reported complete, so the pid cannot have been reused.
+    /// Signals the whole process group (the child leads its own session), SIGKILL unless told. The
+    /// reaper sends it, only while it still holds the leader unreaped, so the pid and group id cannot
+    /// belong to anyone else; the answer comes back as <see cref="GroupSignalled"/>.
     /// </summary>
-    private JsonValue Kill(JsonObject args)
+    private void Kill(Execute cmd)
     {
-        var pid = args.Int("pid");
-        var signal = args.OptInt("signal") ?? Native.SIGKILL;
+        var pid = cmd.Arguments.Int("pid");
+        var signal = cmd.Arguments.OptInt("signal") ?? Native.SIGKILL;
         if (Find(pid) is not Running)
             throw new CommandException($"PID {pid} has already exited");
         if (signal is < 0 or > 64)
             throw new CommandException($"value '{signal}' is invalid for argument signal");
-        if (Native.Kill(-(int)pid, (int)signal) != 0 && Native.Kill((int)pid, (int)signal) != 0)
-            throw new CommandException($"failed to send signal {signal} to PID {pid}: {Native.StrError(Marshal.GetLastPInvokeError())}");
-        return JsonObject.Empty;
+        _kills[++_killTag] = new PendingKill(cmd.Seq, Sender, signal);
+        _reaper.Tell(new SignalGroup((int)pid, (int)signal, _killTag));
+    }
+
+    private void OnGroupSignalled(GroupSignalled result)
+    {
+        if (!_kills.Remove(result.Tag, out var kill)) return;
+        kill.ReplyTo.Tell(result.Errno switch
+        {
+            0 => new CommandSucceeded(kill.Seq, JsonObject.Empty),
+            Native.ESRCH => CommandFailed.Generic(kill.Seq, $"PID {result.Pid} has already exited"),
+            var errno => CommandFailed.Generic(kill.Seq, $"failed to send signal {kill.Signal} to PID {result.Pid}: {Native.StrError(errno)}"),
+        });
     }
 
     private JsonValue Acknowledge(long pid)

@@ -1,3 +1,4 @@
+using Agent.Actors.Platform;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
 using Agent.Protocol.Encoding;
@@ -26,13 +27,13 @@ public sealed class PasswordActor(HelperSettings helpers, ProcessSettings proces
         var username = e.Arguments.String("username");
         var password = LenientBase64.Decode(e.Arguments.String("password"))
                        ?? throw new CommandException(LenientBase64.InvalidCharacters);
-        // qemu-ga treats the decoded bytes as a C string: anything after a NUL is not part of it.
-        var end = Array.IndexOf(password, (byte)0);
-        if (end >= 0) password = password[..end];
+        // qemu-ga treats the decoded bytes as a C string and would set only the part before a NUL;
+        // a password shorter than the host sent is worse than none, so it is refused (README).
+        if (Array.IndexOf(password, (byte)0) >= 0) throw new CommandException("forbidden characters in raw password: NUL");
         if (Array.IndexOf(password, (byte)'\n') >= 0) throw new CommandException("forbidden characters in raw password");
         if (username.Contains('\n') || username.Contains(':')) throw new CommandException("forbidden characters in username");
 
-        var user = System.Text.Encoding.UTF8.GetBytes(username);
+        var user = OsString.Encode(username);
         byte[] input = [.. user, (byte)':', .. password, (byte)'\n'];
         RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", e.Arguments.OptBool("crypted") == true ? ["-e"] : [],
             input, "set user password", helpers.Timeout, processes.HelperOutputLimit));

@@ -1,3 +1,4 @@
+using Agent.Actors.Commands.Users;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
@@ -17,13 +18,16 @@ public sealed class UsersActor : CommandActor
     public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new UsersActor(settings));
 
     private readonly AgentSettings _settings;
+    private readonly BlockingCallThreads _keyThreads = new("ssh-keys", maxIdle: 1);
 
     public UsersActor(AgentSettings settings)
     {
         _settings = settings;
         Handle("guest-get-users", _ => LoggedInUsers());
-        Handle("guest-ssh-get-authorized-keys", args => AuthorizedKeys(args.String("username")));
+        HandleAsync("guest-ssh-get-authorized-keys", args => AuthorizedKeys(args.String("username")));
     }
+
+    protected override void PostStop() => _keyThreads.Dispose();
 
     /// <summary>USER_PROCESS records, one entry per user in first-seen order, each with its earliest login.</summary>
     private JsonValue LoggedInUsers()
@@ -48,27 +52,19 @@ public sealed class UsersActor : CommandActor
     }
 
     /// <summary>Stripped, non-empty, non-comment lines of ~/.ssh/authorized_keys in reverse file order.</summary>
-    private JsonValue AuthorizedKeys(string username)
+    private Task<JsonValue> AuthorizedKeys(string username)
     {
-        PasswdEntry? user;
-        try { user = PasswdFile.Find(_settings.Paths.Etc, username); }
-        catch (PlatformException ex) { throw new CommandException($"failed to lookup user '{username}': {ex.Message}"); }
-        // getpwnam_r reports "not found" with errno 0, and glib turns that into "Success".
-        if (user is null) throw new CommandException($"failed to lookup user '{username}': Success");
-
-        var path = Path.Join(user.Home, ".ssh", "authorized_keys");
-        string contents;
-        try { contents = File.ReadAllText(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        var (etc, limit) = (_settings.Paths.Etc, _settings.Ssh.KeyFileLimit);
+        // The user's files may be a FIFO or sit on a dead mount: never on the actor's thread.
+        return _keyThreads.Run<JsonValue>(() =>
         {
-            throw new CommandException($"failed to read '{path}': Failed to open file \u201c{path}\u201d: {GuestFiles.ErrnoText(ex)}");
-        }
-        var keys = contents.Split('\n')
-            .Select(l => l.Trim(' ', '\t', '\n', '\r', '\f', '\v'))
-            .Where(l => l.Length > 0 && l[0] != '#')
-            .Reverse()
-            .Select(l => (JsonValue)new JsonString(l))
-            .ToArray();
-        return JsonObject.Of(("keys", new JsonArray(keys)));
+            var keys = AuthorizedKeysFile.Read(etc, username, limit)
+                .Select(l => l.Trim(' ', '\t', '\n', '\r', '\f', '\v'))
+                .Where(l => l.Length > 0 && l[0] != '#')
+                .Reverse()
+                .Select(l => (JsonValue)new JsonString(l))
+                .ToArray();
+            return JsonObject.Of(("keys", new JsonArray(keys)));
+        });
     }
 }
