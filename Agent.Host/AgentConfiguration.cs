@@ -191,7 +191,7 @@ public sealed class AgentConfiguration
         return (ConfigurationFactory.ParseString(sb.ToString()), block, allow, kf.GetBool("daemon") ?? false);
     }
 
-    /// <summary>-D: the effective configuration as qemu-ga's keyfile, keys in its fixed order (spec §6.2).</summary>
+    /// <summary>-D: the effective configuration as qemu-ga's keyfile, keys in its fixed order (qga/main.c, config_dump).</summary>
     public string DumpKeyFile()
     {
         var s = Settings;

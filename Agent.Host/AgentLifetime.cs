@@ -5,7 +5,7 @@ using Serilog;
 namespace Agent.Host;
 
 /// <summary>
-/// Owns SIGTERM and SIGINT from construction on (spec §6.8): they stop the agent with exit status 0,
+/// Owns SIGTERM and SIGINT from construction on (qga/main.c, quit_handler): they stop the agent with exit status 0,
 /// except while it holds filesystems frozen, when they are ignored — exiting then would leave the
 /// guest frozen with nobody to thaw it.
 /// </summary>

@@ -1,7 +1,7 @@
 namespace Agent.Host;
 
 /// <summary>
-/// qemu-ga's command line (spec §6.1), parsed with getopt_long's rules: short options may be grouped
+/// qemu-ga's command line (qga/main.c, config_parse), parsed with getopt_long's rules: short options may be grouped
 /// (-vr) and take their value attached or as the next word; long options take "=value" or the next
 /// word and may be abbreviated to any unambiguous prefix; -F takes its optional value only attached.
 /// </summary>

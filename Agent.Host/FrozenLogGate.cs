@@ -5,7 +5,7 @@ using Serilog.Events;
 namespace Agent.Host;
 
 /// <summary>
-/// Keeps log writes off frozen filesystems (spec §6.5): while the agent holds filesystems frozen every
+/// Keeps log writes off frozen filesystems (qga/main.c, ga_log): while the agent holds filesystems frozen every
 /// event is dropped, as qemu-ga does, and an agent that starts frozen opens its log only at thaw.
 /// The switch happens inside <see cref="FreezeState.Set"/>, under the same lock as writes, so no write
 /// is in flight when the first FIFREEZE is issued.

@@ -79,7 +79,7 @@ public static class Program
             Agent.Actors.Processes.Daemon.EnterDetachedChild();
             try
             {
-                // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (spec §6.3).
+                // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (qga/main.c, ga_unset_frozen).
                 if (!startsFrozen) pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
             }
             catch (IOException e)

@@ -49,7 +49,7 @@ public sealed unsafe class CharDeviceTransport : ITransport
         _reader.Start();
     }
 
-    /// <summary>Raw mode as qemu-ga sets it for isa-serial (spec §1.1).</summary>
+    /// <summary>Raw mode as qemu-ga sets it for isa-serial (qga/channel-posix.c, ga_channel_open).</summary>
     private void MakeRaw()
     {
         if (Native.TcGetAttr(_fd, out var t) != 0) return; // not a tty (e.g. a pty in tests behaves already)

@@ -2,7 +2,7 @@ using Agent.Actors.Settings;
 
 namespace Agent.Actors.Channel;
 
-/// <summary>The channel methods of qemu-ga's -m option and their default paths (spec §1.1).</summary>
+/// <summary>The channel methods of qemu-ga's -m option and their default paths (qga/main.c, channel_init; qga/channel-posix.c, ga_channel_open).</summary>
 public static class Transports
 {
     public static readonly IReadOnlyList<string> Methods = ["virtio-serial", "isa-serial", "unix-listen", "vsock-listen"];

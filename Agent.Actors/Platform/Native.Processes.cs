@@ -5,7 +5,7 @@ namespace Agent.Actors.Platform;
 /// <summary>
 /// libc calls for spawning and reaping children (glibc, Linux x86-64/arm64). The runtime's own
 /// Process class is not used for helpers: it folds a killing signal into 128+n and may reap
-/// children it does not own (dotnet-akka-notes §2). open/close/read/write/poll and the shared
+/// children it does not own (docs/architecture.md, child processes). open/close/read/write/poll and the shared
 /// errno/poll constants live in Native.Channel.cs.
 /// </summary>
 internal static partial class Native

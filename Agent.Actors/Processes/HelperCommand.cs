@@ -3,7 +3,7 @@ using Akka.Actor;
 namespace Agent.Actors.Processes;
 
 /// <summary>
-/// One run of a helper program with qemu-ga HEAD's runner semantics (spec §6.6): optional stdin text,
+/// One run of a helper program with qemu-ga HEAD's runner semantics (qga/commands-posix.c, ga_run_command): optional stdin text,
 /// stdout and stderr merged into one captured stream, and the runner's error texts for
 /// <c>action</c> ("set user password", "execute fsfreeze hook", ...). Beyond qemu-ga, a helper that
 /// does not finish within its timeout has its process group killed. Tells its parent one

@@ -2,7 +2,7 @@ namespace Agent.Actors.State;
 
 /// <summary>
 /// &lt;state-dir&gt;/qga.state.isfrozen: an empty file that exists while the agent holds filesystems
-/// frozen, so an agent restarted in that state knows it (spec §6.3). Same name and meaning as qemu-ga's.
+/// frozen, so an agent restarted in that state knows it (qga/main.c, ga_set_frozen). Same name and meaning as qemu-ga's.
 /// </summary>
 public static class FrozenMarker
 {

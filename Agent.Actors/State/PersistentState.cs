@@ -6,7 +6,7 @@ using Agent.Actors.Platform;
 namespace Agent.Actors.State;
 
 /// <summary>
-/// What survives agent restarts in <c>&lt;state-dir&gt;/qga.state</c> (spec §6.3), a GKeyFile
+/// What survives agent restarts in <c>&lt;state-dir&gt;/qga.state</c> (qga/main.c, read_persistent_state), a GKeyFile
 /// <c>[global]\nfd_counter=N\n</c>: the next file handle, so handles are never reused.
 /// </summary>
 public sealed record PersistentState(long FdCounter)

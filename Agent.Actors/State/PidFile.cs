@@ -4,7 +4,7 @@ using Agent.Actors.Platform;
 namespace Agent.Actors.State;
 
 /// <summary>
-/// The pidfile of a daemonized agent (spec §6.4): mode 0600, "&lt;pid&gt;\n", held under an fcntl write
+/// The pidfile of a daemonized agent (util/oslib-posix.c, qemu_write_pidfile): mode 0600, "&lt;pid&gt;\n", held under an fcntl write
 /// lock for the agent's life (readers are not blocked; a second instance fails with
 /// "Cannot lock pid file"), removed on exit.
 /// </summary>

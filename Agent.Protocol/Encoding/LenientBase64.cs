@@ -2,7 +2,7 @@ using System.Buffers;
 
 namespace Agent.Protocol.Encoding;
 
-/// <summary>Base64 as qemu accepts it (spec §6.7).</summary>
+/// <summary>Base64 as qemu accepts it (util/base64.c, qbase64_decode).</summary>
 public static class LenientBase64
 {
     public const string InvalidCharacters = "Base64 data contains invalid characters";

@@ -2,7 +2,7 @@ using Agent.Protocol.Json;
 
 namespace Agent.Protocol.Envelope;
 
-/// <summary>A request that passed the envelope checks (spec §2.1 steps 1–3).</summary>
+/// <summary>A request that passed the envelope checks (qapi/qmp-dispatch.c, qmp_dispatch_check_obj).</summary>
 public sealed record Request(string Command, JsonObject Arguments, JsonValue? Id);
 
 /// <summary>Result of envelope validation: either a request or an error (with the id if one was given).</summary>
@@ -13,7 +13,7 @@ public sealed record EnvelopeRejected(QmpError Error, JsonValue? Id) : EnvelopeR
 public static class RequestEnvelope
 {
     /// <summary>
-    /// Steps 1–3 of spec §2.1 in qemu's order with its exact texts: not an object; per member
+    /// The envelope checks of qapi/qmp-dispatch.c (qmp_dispatch_check_obj) in qemu's order with its exact texts: not an object; per member
     /// ('execute' must be a string, 'arguments' an object, 'id' anything, others unexpected —
     /// exec-oob included); then a missing 'execute'. Missing 'arguments' becomes {}.
     /// Members are checked in qemu's QDict order, so with several bad members the same one is reported.

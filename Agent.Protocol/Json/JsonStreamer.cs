@@ -17,7 +17,7 @@ public sealed record StreamError(string Desc) : StreamItem;
 
 /// <summary>
 /// Incremental JSON splitter/parser reproducing qemu's json-lexer + json-streamer + json-parser
-/// byte for byte (spec §1.3): feed any chunking of the stream, get the same items.
+/// byte for byte (qobject/json-lexer.c, json-streamer.c, json-parser.c): feed any chunking of the stream, get the same items.
 /// Not thread-safe; owned by one channel. State survives across calls (and client reconnects).
 /// </summary>
 public sealed class JsonStreamer

@@ -6,7 +6,7 @@ using System.Text;
 namespace Agent.Protocol.Json;
 
 /// <summary>
-/// Serialises values the way qemu's JSON writer does (spec §1.2): ", " and ": " separators,
+/// Serialises values the way qemu's JSON writer does (qobject/qjson.c, to_json): ", " and ": " separators,
 /// short escapes for \b \f \n \r \t, \uXXXX with UPPERCASE hex for other controls and every
 /// code point >= 0x7F (surrogate pairs above the BMP), '/' not escaped, int64/uint64 decimal,
 /// doubles as C "%.17g". Output is pure ASCII on one line. Object members come out in qemu's

@@ -5,7 +5,7 @@ namespace Agent.Tests.EndToEnd;
 /// <summary>
 /// The whole agent against Debian's qemu-ga: the same byte streams (protocol errors, recovery,
 /// sync, ping, argument errors, limits) go to both binaries over unix sockets and the reply lines
-/// must be byte-identical — member order included. The corpus avoids the §9 differences.
+/// must be byte-identical — member order included. The corpus avoids where Debian's qemu-ga 7.2 differs from HEAD.
 /// </summary>
 public sealed class AgentDifferentialSpecs(QemuGaOracle oracle, OurAgentFixture ours)
     : IClassFixture<QemuGaOracle>, IClassFixture<OurAgentFixture>

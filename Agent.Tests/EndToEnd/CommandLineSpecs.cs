@@ -2,7 +2,7 @@ using System.Diagnostics;
 
 namespace Agent.Tests.EndToEnd;
 
-/// <summary>qemu-ga's command-line contract (spec §6.1) on the built binary.</summary>
+/// <summary>qemu-ga's command-line contract (qga/main.c, config_parse) on the built binary.</summary>
 public sealed class CommandLineSpecs
 {
     private static async Task<(int Code, string Out, string Err)> RunAsync(params string[] args)

@@ -1,6 +1,6 @@
 namespace Agent.Tests.EndToEnd;
 
-/// <summary>-d/--daemonize with -f/--pidfile (spec §6.4).</summary>
+/// <summary>-d/--daemonize with -f/--pidfile (qga/main.c, main; util/oslib-posix.c, qemu_write_pidfile).</summary>
 public sealed partial class DaemonSpecs
 {
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]

@@ -8,7 +8,7 @@ namespace Agent.Tests.EndToEnd;
 /// <summary>
 /// guest-file-* and guest-exec on the built Agent.Host over a unix socket (cwd and state dir in a
 /// temp folder, as test-qga runs qemu-ga), and the same requests against Debian's qemu-ga: the reply
-/// lines must be byte-identical, after normalising pids and the spec §9 texts of 7.2.
+/// lines must be byte-identical, after normalising pids and the texts where 7.2 differs from HEAD.
 /// </summary>
 public sealed partial class FilesExecEndToEndSpecs
 {
@@ -118,7 +118,7 @@ public sealed partial class FilesExecEndToEndSpecs
     [LibraryImport("libc", EntryPoint = "access")]
     private static partial int Access(byte[] path, int mode = 0);
 
-    /// <summary>Harmless commands; capture-output stays a bool, the only form 7.2 takes (§9).</summary>
+    /// <summary>Harmless commands; capture-output stays a bool, the only form 7.2 takes.</summary>
     private static readonly string[] ExecRequests =
     [
         "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"sh\",\"arg\":[\"-c\",\"echo out; echo err >&2; exit 3\"],\"capture-output\":true}}",
@@ -165,7 +165,7 @@ public sealed partial class FilesExecEndToEndSpecs
         return $"{transcript}\n{Normalise(line)}\n{Normalise(await agent.RoundTripAsync(status))}";
     }
 
-    /// <summary>Pids differ between runs; 7.2 wraps glib's spawn error and says "Invalid parameter 'pid'" (spec §9).</summary>
+    /// <summary>Pids differ between runs; 7.2 wraps glib's spawn error and says "Invalid parameter 'pid'" (7.2, not HEAD).</summary>
     private static string Normalise(string line)
     {
         line = PidMember().Replace(line, "\"pid\": PID");

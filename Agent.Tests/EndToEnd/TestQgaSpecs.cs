@@ -1,7 +1,7 @@
 namespace Agent.Tests.EndToEnd;
 
 /// <summary>
-/// QEMU's tests/unit/test-qga.c cases that apply to the protocol core (spec §7), against the built
+/// QEMU's tests/unit/test-qga.c cases that apply to the protocol core, against the built
 /// Agent.Host on a unix socket, with the fixture's conventions: cwd and state dir in a temp folder,
 /// one connection for the shared cases, SIGTERM and exit status 0 at the end.
 /// </summary>

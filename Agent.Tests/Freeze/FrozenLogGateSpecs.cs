@@ -5,7 +5,7 @@ using Serilog.Core;
 
 namespace Agent.Tests.Freeze;
 
-/// <summary>The host's log sink while filesystems are frozen (spec §6.5).</summary>
+/// <summary>The host's log sink while filesystems are frozen (qga/main.c, ga_log).</summary>
 public sealed class FrozenLogGateSpecs
 {
     private readonly StringWriter _file = new();

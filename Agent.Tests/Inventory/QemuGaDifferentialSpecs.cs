@@ -8,7 +8,7 @@ namespace Agent.Tests.Inventory;
 /// The built Agent.Host and Debian's qemu-ga 7.2, both on unix sockets on this machine, asked the
 /// same read-only inventory questions. Values are compared where the machine's state is stable;
 /// where they are, the reply lines are byte-identical (member order included). The 7.2-vs-HEAD
-/// differences of spec §9 are normalised away: total-bytes-privileged, the major:minor
+/// differences between 7.2 and HEAD are normalised away: total-bytes-privileged, the major:minor
 /// de-duplication of the mount list, and get-load / network-get-route being HEAD-only.
 /// </summary>
 public sealed class QemuGaDifferentialSpecs(QemuGaOracle qemu, OurAgentFixture ours)

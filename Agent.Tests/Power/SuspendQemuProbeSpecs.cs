@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 namespace Agent.Tests.Power;
 
 /// <summary>
-/// <c>agent.suspend.probe = qemu</c>: qemu-ga HEAD's guest_suspend (spec §4.1), case by case.
+/// <c>agent.suspend.probe = qemu</c>: qemu-ga HEAD's guest_suspend (qga/commands-linux.c), case by case.
 /// </summary>
 public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecBase(output)
 {

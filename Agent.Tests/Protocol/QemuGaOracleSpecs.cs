@@ -12,7 +12,7 @@ namespace Agent.Tests.Protocol;
 /// streamer + envelope + argument checker + writer; the reply lines must be byte-identical.
 /// Only protocol garbage and the harmless guest-sync / guest-sync-delimited / guest-ping /
 /// guest-info (argument errors only) / read-only argument errors are sent to the real agent.
-/// The corpus avoids the §9 differences (command set, disabled texts), so no normalisation is needed.
+/// The corpus avoids where Debian's qemu-ga 7.2 differs from HEAD (command set, disabled texts), so no normalisation is needed.
 /// </summary>
 public sealed class QemuGaOracleSpecs(QemuGaOracle oracle) : IClassFixture<QemuGaOracle>
 {

@@ -7,7 +7,7 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.CpuMemory;
 
 /// <summary>
-/// guest-set-vcpus and guest-set-memory-blocks with qemu-ga HEAD semantics (spec §3.5): sysfs state
+/// guest-set-vcpus and guest-set-memory-blocks with qemu-ga HEAD semantics (qga/commands-posix.c, qmp_guest_set_vcpus and qmp_guest_set_memory_blocks): sysfs state
 /// files under <c>agent.paths.sysfs</c> are written only when the state changes.
 /// </summary>
 public sealed class HotplugActor : CommandActor

@@ -12,7 +12,7 @@ using Akka.Event;
 namespace Agent.Actors.Commands.Exec;
 
 /// <summary>
-/// guest-exec and guest-exec-status with qemu-ga HEAD semantics (spec §5), plus ActorAgent's
+/// guest-exec and guest-exec-status with qemu-ga HEAD semantics (qga/commands.c, qmp_guest_exec and qmp_guest_exec_status), plus ActorAgent's
 /// downstream extensions (QAPI's <c>__RFQDN_name</c> rule): a timeout that kills the process group,
 /// an explicit kill, a working directory, and results kept until acknowledged.
 /// Each process is owned by one <see cref="ChildProcess"/> child; this actor keeps the status table,

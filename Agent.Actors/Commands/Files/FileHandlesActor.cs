@@ -10,7 +10,7 @@ using F = Agent.Actors.Platform.Native.Files;
 namespace Agent.Actors.Commands.Files;
 
 /// <summary>
-/// guest-file-open/close/read/write/seek/flush (spec §3.3). The one owner of the handle table and
+/// guest-file-open/close/read/write/seek/flush (qga/commands-posix.c, qmp_guest_file_open and friends). The one owner of the handle table and
 /// of the handle counter in qga.state: a handle is the counter's value at open, and the counter is
 /// committed to disk before the handle is handed out, so no handle is ever reused across restarts.
 /// Handles are global: they outlive client connections, and are closed only by guest-file-close

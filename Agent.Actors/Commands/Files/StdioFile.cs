@@ -5,7 +5,7 @@ using F = Agent.Actors.Platform.Native.Files;
 namespace Agent.Actors.Commands.Files;
 
 /// <summary>
-/// One guest file with the behaviour qemu-ga's <c>FILE*</c> shows through guest-file-* (spec §3.3).
+/// One guest file with the behaviour qemu-ga's <c>FILE*</c> shows through guest-file-* (qga/commands-posix.c, qmp_guest_file_read/write).
 /// It works on the raw fd without a buffer. That is exact for what a client can observe, because
 /// qemu-ga flushes when switching from writing to reading, seeks when switching from reading to
 /// writing and calls clearerr after every call: fread(n) then reads until n bytes or a read(2)

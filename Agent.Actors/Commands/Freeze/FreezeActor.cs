@@ -27,7 +27,7 @@ public sealed record FreezeContext(
 }
 
 /// <summary>
-/// guest-fsfreeze-status/-freeze/-freeze-list/-thaw with qemu-ga HEAD's steps and texts (spec §3.4):
+/// guest-fsfreeze-status/-freeze/-freeze-list/-thaw with qemu-ga HEAD's steps and texts (qga/commands-posix.c, qmp_guest_fsfreeze_freeze_list):
 /// the hook runs as a supervised child with a timeout, the ioctls run off the actor's thread, and the
 /// frozen state (marker file and <see cref="FreezeState"/>, which the dispatcher's policy reads) is set
 /// before the first FIFREEZE and cleared after the last FITHAW. A freeze abandoned at its deadline

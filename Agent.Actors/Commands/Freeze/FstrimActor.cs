@@ -8,7 +8,7 @@ using Akka.Event;
 namespace Agent.Actors.Commands.Freeze;
 
 /// <summary>
-/// guest-fstrim with qemu-ga's semantics (spec §3.4): FITRIM on every mount of the mount list, results
+/// guest-fstrim with qemu-ga's semantics (qga/commands-posix.c, qmp_guest_fstrim): FITRIM on every mount of the mount list, results
 /// in reverse mount order, per-path errors. A trim can take minutes, so it runs off the actor's thread.
 /// </summary>
 public sealed class FstrimActor : CommandActor

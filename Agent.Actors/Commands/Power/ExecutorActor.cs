@@ -88,7 +88,7 @@ public sealed class ExecutorActor : HelperRun
                 var said = Strict ? OutputText(f.Child) : "";
                 Reply($"the helper program '{HelperName}' returned an unexpected exit status code ({f.Child.ExitCode})" +
                       (said.Length > 0 ? $": {said}" : ""),
-                    // systemd refusing is final: no raw sysfs write behind its back (users-and-peers §4.4).
+                    // systemd refusing is final: no raw sysfs write behind its back (README, "Suspend, shutdown and helper processes").
                     final: Strict && _strategy == SuspendStrategy.Systemd);
                 break;
             case HelperOutcome.NotStarted { Errno: Platform.Native.ENOENT }:

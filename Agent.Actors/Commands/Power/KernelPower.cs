@@ -6,7 +6,7 @@ namespace Agent.Actors.Commands.Power;
 
 /// <summary>
 /// The kernel's sleep interface under the configured roots (<c>agent.paths.sysfs</c>/<c>procfs</c>):
-/// what it offers, and the honest "can this VM really suspend/hibernate" check of users-and-peers §4.4.
+/// what it offers, and the honest "can this VM really suspend/hibernate" check README describes under "Suspend, shutdown and helper processes".
 /// Reasons name the kernel files by their usual paths so they read the same whatever the roots.
 /// </summary>
 public sealed class KernelPower(PathSettings paths)

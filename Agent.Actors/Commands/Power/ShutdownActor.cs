@@ -7,7 +7,7 @@ namespace Agent.Actors.Commands.Power;
 /// <summary>
 /// guest-shutdown with qemu-ga HEAD (≥ 10.2) semantics: run poweroff, halt or reboot when the helper
 /// path has it, else <c>shutdown -h -P|-H|-r +0 "hypervisor initiated shutdown"</c>, through the helper
-/// runner's rules (§6.6: stdout and stderr merged into the error text). Success answers
+/// runner's rules (qga/commands-posix.c, ga_run_command: stdout and stderr merged into the error text). Success answers
 /// CommandSucceeded and the dispatcher sends nothing: the host learns from the VM going down.
 /// </summary>
 public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper)

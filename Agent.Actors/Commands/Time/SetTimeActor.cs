@@ -7,7 +7,7 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.Time;
 
 /// <summary>
-/// guest-set-time with qemu-ga HEAD semantics (spec §3.1): with a time, check it, settimeofday, then
+/// guest-set-time with qemu-ga HEAD semantics (qga/commands-posix.c, qmp_guest_set_time): with a time, check it, settimeofday, then
 /// <c>hwclock -w</c> (RTC from system time); without, <c>hwclock -s</c> (system time from the RTC).
 /// hwclock is found on <c>agent.helpers.path</c> and run through the helper runner.
 /// </summary>

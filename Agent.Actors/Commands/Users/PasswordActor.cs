@@ -8,7 +8,7 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.Users;
 
 /// <summary>
-/// guest-set-user-password with qemu-ga HEAD semantics (spec §3.8): the base64 password decoded
+/// guest-set-user-password with qemu-ga HEAD semantics (qga/commands-posix.c, qmp_guest_set_user_password): the base64 password decoded
 /// leniently, newline and colon checks, then <c>chpasswd</c> (with <c>-e</c> when crypted) fed
 /// <c>user:password\n</c> on stdin. The password goes only to the helper's stdin: never to argv, never to a log.
 /// </summary>
