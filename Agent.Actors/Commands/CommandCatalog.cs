@@ -9,6 +9,9 @@ public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper)
 {
     /// <summary>The frozen state shared with the host's log sink and signal handler; set by the fsfreeze family.</summary>
     public FreezeState Freeze { get; init; } = new();
+
+    /// <summary>The audit trail (<see cref="Audit.AuditActor"/>); Nobody when a test builds a family alone.</summary>
+    public IActorRef Audit { get; init; } = ActorRefs.Nobody;
 }
 
 /// <summary>A long-lived actor that owns a set of commands.</summary>

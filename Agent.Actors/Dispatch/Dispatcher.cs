@@ -1,5 +1,7 @@
+using Agent.Actors.Audit;
 using Agent.Actors.Commands;
 using Agent.Actors.Commands.Info;
+using Agent.Actors.Policy;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
@@ -46,10 +48,16 @@ public sealed class Dispatcher : UntypedActor
     // must not make its successor's requests look like a flood.
     private readonly Dictionary<long, int> _queuedRequests = new();
 
+    // Audit trail and per-argument policy (Agent.Actors/Audit, Agent.Actors/Policy).
+    private readonly IActorRef _audit;
+    private readonly ArgumentPolicy _argumentPolicy;
+
     public Dispatcher(CommandContext context, IReadOnlyList<CommandFamily> families,
         IReadOnlyList<CommandSchema> schema)
     {
         _maxQueued = context.Settings.Channel.MaxQueuedRequests;
+        _audit = context.Audit;
+        _argumentPolicy = new ArgumentPolicy(context.Settings.Policy);
         // An agent that starts frozen (the marker survived its predecessor) gates commands from the first request.
         _policy = CommandPolicy.Create(context.Settings.Rpc.Allow, context.Settings.Rpc.Block) with { Frozen = context.Freeze.Frozen };
 
@@ -154,6 +162,12 @@ public sealed class Dispatcher : UntypedActor
                     Deliver(pending, Replies.Error(QmpError.Generic(argumentError), request.Id));
                     return;
                 }
+                if (_argumentPolicy.Check(request.Command, request.Arguments) is { } refusal)
+                {
+                    AuditActor.Report(_audit, request.Command, request.Arguments, null, refusal);
+                    Deliver(pending, Replies.Error(refusal, request.Id));
+                    return;
+                }
                 var seq = ++_nextSeq;
                 _inFlight = new InFlight(seq, pending, request, command.Schema);
                 command.Owner.Tell(new Execute(seq, request.Command, request.Arguments));
@@ -169,6 +183,7 @@ public sealed class Dispatcher : UntypedActor
             return;
         }
         _inFlight = null;
+        AuditActor.Report(_audit, flight.Request.Command, flight.Request.Arguments, value, error);
         if (error is not null)
             Deliver(flight.Item, Replies.Error(error, flight.Request.Id));
         else if (flight.Schema.SuccessResponse)
