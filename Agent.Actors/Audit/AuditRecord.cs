@@ -173,7 +173,7 @@ public static class AuditRecord
     };
 
     /// <summary>A word as a POSIX shell would need it, so the argv list can be split back unambiguously.</summary>
-    internal static string ShellWord(string word)
+    public static string ShellWord(string word)
     {
         if (word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "_@%+=:,./-".Contains(c)))
             return word;
@@ -194,7 +194,7 @@ public static class AuditRecord
         public override string ToString() => _text.ToString();
     }
 
-    internal static void AppendValue(StringBuilder text, string value)
+    private static void AppendValue(StringBuilder text, string value)
     {
         if (value.Length > 0 && !value.Any(NeedsQuotes))
         {
