@@ -7,8 +7,8 @@ namespace Agent.Actors.Audit;
 
 /// <summary>
 /// One audit record per command that changes the guest or touches its files: a line of key=value
-/// pairs (command, what it acted on, result), the way qemu-ga sends its "guest-exec called" lines to
-/// syslog whatever the log level. Secrets never appear: a password is reduced to the user name, a key
+/// pairs (command, what it acted on, result), sent to syslog whatever the log level as qemu-ga's
+/// slog() lines are (qga/main.c). Secrets never appear: a password is reduced to the user name, a key
 /// to its fingerprint, file data and exec input to nothing, the environment to variable names.
 /// Values with spaces, quotes, '=' or control characters are double-quoted with backslash escapes.
 /// </summary>

@@ -3,7 +3,7 @@ using System.Buffers.Binary;
 namespace Agent.Actors.Audit;
 
 /// <summary>
-/// SHA-256 (FIPS 180-4) in managed code, for ssh key fingerprints in audit records. The release binary
+/// SHA-256 in managed code, for ssh key fingerprints in audit records. The release binary
 /// must not need OpenSSL, which System.Security.Cryptography loads on Linux.
 /// </summary>
 public static class Sha256

@@ -4,8 +4,8 @@ using System.Text;
 namespace Agent.Actors.Audit;
 
 /// <summary>
-/// One syslog message as glibc's syslog(3) writes it to /dev/log (RFC 3164 without the host name,
-/// which the local daemon adds): "&lt;PRI&gt;Mmm dd hh:mm:ss TAG[PID]: MESSAGE". rsyslog, syslog-ng and
+/// One syslog message as syslog(3) writes it to /dev/log (the classic BSD form without the host
+/// name, which the local daemon adds): "&lt;PRI&gt;Mmm dd hh:mm:ss TAG[PID]: MESSAGE". rsyslog, syslog-ng and
 /// journald's /dev/log all read this form.
 /// </summary>
 public static class SyslogDatagram
