@@ -1,3 +1,4 @@
+using Agent.Actors.Audit;
 using Agent.Actors.Channel;
 using Agent.Actors.Commands;
 using Agent.Actors.Dispatch;
@@ -9,8 +10,8 @@ using Akka.Actor;
 namespace Agent.Actors;
 
 /// <summary>
-/// /user/agent: the root of the agent's tree. Starts the reaper, the dispatcher (with the command
-/// families) and the channel.
+/// /user/agent: the root of the agent's tree. Starts the reaper, the audit trail, the dispatcher (with
+/// the command families) and the channel.
 /// </summary>
 public sealed class AgentSupervisor : UntypedActor
 {
@@ -24,7 +25,8 @@ public sealed class AgentSupervisor : UntypedActor
     public AgentSupervisor(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families, FreezeState freeze)
     {
         var reaper = Context.ActorOf(ReaperActor.Props(settings.Processes), "reaper");
-        var context = new CommandContext(settings, reaper) { Freeze = freeze };
+        var audit = Context.ActorOf(AuditActor.Props(settings.Audit, freeze), "audit");
+        var context = new CommandContext(settings, reaper) { Freeze = freeze, Audit = audit };
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, CommandRoutes.Create(families)), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
     }

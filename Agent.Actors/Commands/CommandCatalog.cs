@@ -17,6 +17,9 @@ public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper)
     public IReadOnlyList<Protocol.Schema.CommandSchema> Registered { get; init; } = [];
 
     public CommandPolicy Policy => CommandPolicy.Create(Settings.Rpc.Allow, Settings.Rpc.Block);
+
+    /// <summary>The audit trail (<see cref="Audit.AuditActor"/>); Nobody when a test builds a family alone.</summary>
+    public IActorRef Audit { get; init; } = ActorRefs.Nobody;
 }
 
 /// <summary>A long-lived actor that owns a set of commands.</summary>

@@ -1,4 +1,6 @@
+using Agent.Actors.Audit;
 using Agent.Actors.Commands;
+using Agent.Actors.Policy;
 using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
@@ -56,6 +58,10 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private bool _repliesBacklogged;
     private long _nextSeq;
 
+    // Audit trail and per-argument policy (Agent.Actors/Audit, Agent.Actors/Policy).
+    private readonly IActorRef _audit;
+    private readonly ArgumentPolicy _argumentPolicy;
+
     public ITimerScheduler Timers { get; set; } = null!;
 
     public Dispatcher(CommandContext context, CommandRoutes routes)
@@ -65,6 +71,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         _maxReplyBytes = context.Settings.Channel.MaxReplyBytes;
         _freeze = context.Freeze;
         _policy = context.Policy;
+        _audit = context.Audit;
+        _argumentPolicy = new ArgumentPolicy(context.Settings.Policy);
         var familyContext = context with { Registered = routes.Registered };
         foreach (var family in routes.Families)
         {
@@ -157,6 +165,12 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     Deliver(pending, Replies.Error(QmpError.Generic(argumentError), request.Id));
                     return;
                 }
+                if (_argumentPolicy.Check(request.Command, request.Arguments) is { } refusal)
+                {
+                    AuditActor.Report(_audit, request.Command, request.Arguments, null, refusal);
+                    Deliver(pending, Replies.Error(refusal, request.Id));
+                    return;
+                }
                 var owner = _owners[request.Command];
                 if (_stopped.TryGetValue(owner, out var family))
                 {
@@ -188,6 +202,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     {
         _inFlight = null;
         Timers.Cancel(DeadlineTimer);
+        AuditActor.Report(_audit, flight.Request.Command, flight.Request.Arguments, value, error);
         if (error is not null)
             Deliver(flight.Item, Replies.Error(error, flight.Request.Id));
         else if (flight.Schema.SuccessResponse)

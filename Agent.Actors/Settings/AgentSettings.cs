@@ -24,7 +24,9 @@ public sealed record AgentSettings(
     string StateDir,
     string PidFile,
     string LogFile,
-    bool Verbose)
+    bool Verbose,
+    AuditSettings Audit,
+    PolicySettings Policy)
 {
     /// <summary>The embedded defaults (hocon/reference.conf).</summary>
     public static Config DefaultConfig()
@@ -55,7 +57,9 @@ public sealed record AgentSettings(
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),
-            c.GetBoolean("verbose"));
+            c.GetBoolean("verbose"),
+            AuditSettings.Create(c.GetConfig("audit")),
+            PolicySettings.Create(c.GetConfig("policy")));
     }
 }
 

@@ -1,0 +1,137 @@
+using Agent.Actors.Commands.Exec;
+using Agent.Actors.Settings;
+using Agent.Protocol.Envelope;
+using Agent.Protocol.Json;
+
+namespace Agent.Actors.Policy;
+
+/// <summary>
+/// The per-argument policy (agent.policy), checked by the dispatcher after the schema check and before
+/// the command runs: which programs guest-exec may start and which variables it may set, under which
+/// paths guest-file-open may read or write, whose password and authorized_keys may be changed. A
+/// violation is a GenericError that names the HOCON key of the rule. A rule that allows everything
+/// (the defaults) is not evaluated at all, so the default agent behaves exactly as qemu-ga.
+/// </summary>
+public sealed class ArgumentPolicy
+{
+    private const string AnyPath = "**";
+    private const string AnyName = "*";
+
+    private readonly PolicySettings _settings;
+    private readonly bool _anyExecutable, _anyEnvironment, _anyRead, _anyWrite, _anyPasswordUser, _anySshUser;
+
+    public ArgumentPolicy(PolicySettings settings)
+    {
+        _settings = settings;
+        _anyExecutable = settings.Executables.Contains(AnyPath);
+        _anyEnvironment = settings.Environment.Contains(AnyName);
+        _anyRead = settings.ReadPrefixes.Contains("/");
+        _anyWrite = settings.WritePrefixes.Contains("/");
+        _anyPasswordUser = settings.PasswordUsers.Contains(AnyName);
+        _anySshUser = settings.SshUsers.Contains(AnyName);
+    }
+
+    /// <summary>Null when <paramref name="command"/> may run with <paramref name="arguments"/>, else the refusal.</summary>
+    public QmpError? Check(string command, JsonObject arguments)
+    {
+        var refusal = command switch
+        {
+            "guest-exec" => CheckExec(arguments),
+            "guest-file-open" => CheckFileOpen(arguments),
+            "guest-set-user-password" when !_anyPasswordUser =>
+                CheckUser(arguments, _settings.PasswordUsers, PolicySettings.PasswordUsersKey),
+            "guest-ssh-add-authorized-keys" or "guest-ssh-remove-authorized-keys" when !_anySshUser =>
+                CheckUser(arguments, _settings.SshUsers, PolicySettings.SshUsersKey),
+            _ => null,
+        };
+        return refusal is null ? null : QmpError.Generic($"{command}: {refusal}");
+    }
+
+    private string? CheckExec(JsonObject args)
+    {
+        var environment = Strings(args, "env");
+        if (!_anyEnvironment && environment is not null)
+            foreach (var entry in environment)
+            {
+                var name = entry.Split('=', 2)[0];
+                if (!_settings.Environment.Any(p => Glob.Matches(p, name)))
+                    return $"environment variable '{Printable(name)}' is not allowed by {PolicySettings.EnvironmentKey}";
+            }
+        if (_anyExecutable) return null;
+
+        var path = args["path"] is JsonString p ? p.Value : "";
+        if (path.Contains('\0'))
+            return $"'{Printable(path)}' contains a NUL character, which {PolicySettings.ExecutablesKey} cannot allow";
+        string program;
+        if (!path.Contains('/'))
+        {
+            // The lookup guest-exec itself does: env's PATH when env is given, else the agent's.
+            var found = ExecutableSearch.Find(path, ExecutableSearch.SearchPath(environment ?? []), out _);
+            if (found is null)
+                return $"'{Printable(path)}' is not found on PATH, so {PolicySettings.ExecutablesKey} cannot allow it";
+            program = Path.GetFullPath(found);
+        }
+        else
+        {
+            var baseDirectory = args["__org.actoragent_working-directory"] is JsonString cwd ? cwd.Value : Environment.CurrentDirectory;
+            program = Path.GetFullPath(path, Path.GetFullPath(baseDirectory));
+        }
+        return _settings.Executables.Any(pattern => Glob.Matches(pattern, program))
+            ? null
+            : $"'{Printable(program)}' is not allowed by {PolicySettings.ExecutablesKey}";
+    }
+
+    private string? CheckFileOpen(JsonObject args)
+    {
+        var mode = args["mode"] is JsonString m ? m.Value : "r";
+        // fopen's modes: r reads, w and a write, '+' does both; an invalid mode counts as both.
+        var valid = mode.Length > 0 && mode[0] is 'r' or 'w' or 'a';
+        var reads = !valid || mode[0] == 'r' || mode.Contains('+');
+        var writes = !valid || mode[0] != 'r' || mode.Contains('+');
+        if ((!reads || _anyRead) && (!writes || _anyWrite)) return null;
+
+        var path = args["path"] is JsonString p ? p.Value : "";
+        if (path.Contains('\0'))
+            return $"'{Printable(path)}' contains a NUL character, which {(reads && !_anyRead ? PolicySettings.ReadKey : PolicySettings.WriteKey)} cannot allow";
+        string resolved;
+        try
+        {
+            resolved = RealPath.Resolve(path, Environment.CurrentDirectory);
+        }
+        catch (IOException ex)
+        {
+            return $"'{Printable(path)}' cannot be resolved ({ex.Message})";
+        }
+        if (reads && !_anyRead && !UnderAny(resolved, _settings.ReadPrefixes))
+            return $"reading {Describe(path, resolved)} is not allowed by {PolicySettings.ReadKey}";
+        if (writes && !_anyWrite && !UnderAny(resolved, _settings.WritePrefixes))
+            return $"writing {Describe(path, resolved)} is not allowed by {PolicySettings.WriteKey}";
+        return null;
+    }
+
+    /// <summary>The prefixes are resolved too, so a root-owned link such as /home → /var/home keeps working.</summary>
+    private static bool UnderAny(string resolved, IEnumerable<string> prefixes) =>
+        prefixes.Any(prefix => RealPath.IsUnder(resolved, prefix) || RealPath.IsUnder(resolved, ResolveOrSelf(prefix)));
+
+    private static string ResolveOrSelf(string prefix)
+    {
+        try { return RealPath.Resolve(prefix, "/"); }
+        catch (IOException) { return prefix; }
+    }
+
+    private static string Describe(string path, string resolved) =>
+        path == resolved ? $"'{Printable(path)}'" : $"'{Printable(path)}' (resolved to '{Printable(resolved)}')";
+
+    private static string? CheckUser(JsonObject args, IReadOnlyList<string> allowed, string key)
+    {
+        var user = args["username"] is JsonString u ? u.Value : "";
+        return allowed.Any(p => Glob.Matches(p, user)) ? null : $"user '{Printable(user)}' is not allowed by {key}";
+    }
+
+    private static IReadOnlyList<string>? Strings(JsonObject args, string key) =>
+        args[key] is JsonArray a ? a.Items.Select(i => i is JsonString s ? s.Value : "").ToArray() : null;
+
+    /// <summary>Error texts go to the host and the log: control characters are shown, not sent.</summary>
+    private static string Printable(string text) =>
+        string.Concat(text.Select(c => char.IsControl(c) ? $"\\u{(int)c:x4}" : c.ToString()));
+}
