@@ -92,7 +92,16 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
         Timers.StartPeriodicTimer("sweep", Sweep.Instance, _settings.ReapSweepInterval);
     }
 
-    protected override void PostStop() => _subscription?.Dispose();
+    /// <summary>
+    /// Zombies still held for their owners are collected: no owner can signal them any more, and an
+    /// actor system that stops must leave no zombie behind in a process that goes on (tests, hosts).
+    /// </summary>
+    protected override void PostStop()
+    {
+        _subscription?.Dispose();
+        foreach (var pid in _held.Keys) Collect(pid);
+        _held.Clear();
+    }
 
     private void OnWatch(Watch watch)
     {
