@@ -384,8 +384,12 @@ def frozen_upgrade_check(opts, report, vm, deb_name):
     the freeze) alone, and goes on after the thaw; with a short wait it refuses."""
     began = time.time()
     vm.shell.run("mkdir -p /mnt/data && mount /dev/vdb /mnt/data")
+    # The package's hook (FSFREEZE_HOOK_PATHNAME in /etc/default/actoragent) runs hook.d's scripts.
+    vm.shell.run("printf '#!/bin/sh\\necho \"$1\" >> /run/vmtest-hook.log\\n' > /etc/actoragent/hook.d/10-vmtest "
+                 "&& chmod +x /etc/actoragent/hook.d/10-vmtest && rm -f /run/vmtest-hook.log")
     pid = unit_show(vm, "MainPID")["MainPID"]
     froze = vm.agent.call("guest-fsfreeze-freeze-list", {"mountpoints": ["/mnt/data"]})
+    hooked = vm.shell.run("cat /run/vmtest-hook.log 2>/dev/null || true")
     refused = sh(vm, f"ACTORAGENT_FROZEN_WAIT=2 dpkg -i /root/vmtest-debs/{deb_name} 2>&1", timeout=120)
     pid_after_refusal = unit_show(vm, "MainPID")["MainPID"]
     still = vm.agent.call("guest-fsfreeze-status")
@@ -398,9 +402,12 @@ def frozen_upgrade_check(opts, report, vm, deb_name):
     thawed = vm.agent.call("guest-fsfreeze-thaw")
     done = vm.shell.run("n=0; while [ ! -s /run/upgrade.rc ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n+1)); done; "
                         "cat /run/upgrade.rc 2>/dev/null || echo pending", timeout=150)
+    hooked_after = vm.shell.run("cat /run/vmtest-hook.log 2>/dev/null || true")
     answered, waited = wait_answer(vm, 60)
     pid_after = unit_show(vm, "MainPID")["MainPID"]
     vm.shell.run("umount /mnt/data || true")
+    report.check("sd-fsfreeze-hook-d", hooked == ["freeze"] and hooked_after == ["freeze", "thaw"],
+                 f"/etc/actoragent/hook.d/10-vmtest saw {hooked} after the freeze and {hooked_after} after the thaw")
     timed(report, "sd-upgrade-while-frozen", began,
           froze == ("return", 1) and rc_of(refused) not in (0, None)
           and any("frozen" in l for l in refused) and pid_after_refusal == pid and still == ("return", "frozen")
