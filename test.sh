@@ -2,7 +2,7 @@
 # Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
 # qemu-ga as the differential oracle, socat for the smoke tests, gcc + zlib for the NativeAOT link),
 # builds, runs the suite, smoke-tests a published build and the NativeAOT release binary on a unix
-# socket, then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
+# socket, builds and checks the Debian package (deploy/deb/check.sh), then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
 # QEMU guest; VMTEST=0 skips it).
 # Last line: "N passed, M failed".
 set -uo pipefail
