@@ -289,8 +289,12 @@ def boot_phase(opts, report, image, deb_name, vms):
     wants = vm.shell.run(f"udevadm info -q property /dev/virtio-ports/{AGENT_PORT} | grep -E '^(SYSTEMD_WANTS|TAGS)=' "
                          "|| true") if took is not None else []
     started_by = unit_show(vm, "WantedBy", "ActiveState") if took is not None else {}
-    from_udev = any(l.startswith("SYSTEMD_WANTS=") and UNIT in l for l in wants) and \
-        "dev-virtio\\x2dports-org.qemu.guest_agent.0.device" in started_by.get("WantedBy", "")
+    # udev's SYSTEMD_WANTS makes the port's sysfs device unit want ours (the [Install] enablement adds
+    # only the /dev alias, dev-virtio\x2dports-org.qemu.guest_agent.0.device).
+    from_udev = any(l.startswith("SYSTEMD_WANTS=") and UNIT in l.split("=", 1)[1].split() for l in wants) \
+        and any(l.startswith("TAGS=") and ":systemd:" in l for l in wants) \
+        and any(w.strip('"').startswith("sys-devices-") and "vport" in w
+                for w in started_by.get("WantedBy", "").split())
     timed(report, "sd-boot-udev-answers", began,
           took is not None and took <= opts.answer_budget and str(version).startswith(OUR_VERSION_PREFIX)
           and from_udev,
