@@ -52,7 +52,9 @@ cat "$work/prepare.log"
 echo "vmtest: part 1 took $(( $(date +%s) - started ))s"
 keep=(); for a in "$@"; do [ "$a" = --keep ] && keep=(--keep); done
 if deb=$(deploy/deb/build.sh 2>"$work/deb.log" | tail -n 1) && [ -f "$deb" ]; then
-  timeout --kill-after=15 420 python3 vmtest/systemd_stage.py --cache "$cache" --deb "$deb" "${keep[@]}" \
+  # At most 7 min, and never past 15 min from the start of the stage.
+  left=$(( 900 - ($(date +%s) - started) )); [ "$left" -gt 420 ] && left=420; [ "$left" -lt 60 ] && left=60
+  timeout --kill-after=15 "$left" python3 vmtest/systemd_stage.py --cache "$cache" --deb "$deb" "${keep[@]}" \
     | tee "$work/systemd.log"
 else
   cat "$work/deb.log" >&2
