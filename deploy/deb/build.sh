@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Debian package from the NativeAOT binary with dpkg-deb (see deploy/README.md):
 #
-#   deploy/deb/build.sh            # → out/actoragent_<version>_amd64.deb
+#   deploy/deb/build.sh [BINARY]   # → out/actoragent_<version>_amd64.deb
 #
-# The binary is out/aot/Agent.Host, reused when it is newer than every source file, else published
-# there (`dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot`, needs gcc and
-# zlib1g-dev). The version is the top entry of deploy/deb/changelog. Needs dpkg-dev (dpkg-shlibdeps).
+# BINARY: a NativeAOT Agent.Host published elsewhere (e.g. by test.sh), used as it is. Without it the
+# binary is out/aot/Agent.Host, reused when it is newer than every source file, else published there
+# (`dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot`, needs gcc and zlib1g-dev). The version is the top entry of deploy/deb/changelog. Needs dpkg-dev (dpkg-shlibdeps).
 # Prints the path of the package on its last line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -16,14 +16,18 @@ arch=$(dpkg --print-architecture)
 version=$(dpkg-parsechangelog -l "$here/changelog" -S Version)
 maintainer=$(dpkg-parsechangelog -l "$here/changelog" -S Maintainer)
 stamp=$(dpkg-parsechangelog -l "$here/changelog" -S Timestamp)
-binary=out/aot/Agent.Host
+binary=${1:-out/aot/Agent.Host}
+[ -n "${1:-}" ] && { [ -x "$binary" ] || { echo "deb: $binary is not an executable" >&2; exit 1; }; }
+binary=$(realpath -m "$binary")
 
 newer_source=
-if [ -x "$binary" ]; then
+if [ -n "${1:-}" ]; then
+  :
+elif [ -x "$binary" ]; then
   newer_source=$(find Agent.Protocol Agent.Actors Agent.Host hocon Directory.Build.props Directory.Packages.props \
     \( -name bin -o -name obj \) -prune -o -type f -newer "$binary" -print -quit)
 fi
-if [ ! -x "$binary" ] || [ -n "$newer_source" ]; then
+if [ -z "${1:-}" ] && { [ ! -x "$binary" ] || [ -n "$newer_source" ]; }; then
   echo "deb: publishing the NativeAOT binary into out/aot${newer_source:+ ($newer_source is newer)}" >&2
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
     dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot >&2
@@ -51,7 +55,7 @@ gzip -9n <"$here/changelog" >"$doc/changelog.Debian.gz"
 chmod 0644 "$doc/changelog.Debian.gz"
 
 # actoragent(8): the options section is the binary's own --help, run under the installed name.
-mkdir "$work/help" && ln -s "$root/$binary" "$work/help/actoragent"
+mkdir "$work/help" && ln -s "$binary" "$work/help/actoragent"
 {
   "$work/help/actoragent" --help | awk -v version="$version" -v date="$(date -u -d "@$stamp" +%Y-%m-%d)" \
     -f "$here/help2man.awk"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Cheap checks of the Debian package (the test.sh stage): builds it with deploy/deb/build.sh (reusing
-# out/aot), then checks its file list, control fields, conffiles, man page, maintainer scripts, lintian,
+# Cheap checks of the Debian package (the test.sh stage): builds it with deploy/deb/build.sh (from
+# BINARY if given, else reusing out/aot), then checks its file list, control fields, conffiles, man
+# page, maintainer scripts, lintian,
 # the unit's argument wrapper and the maintainer scripts' wait-for-thaw. Never installs it.
 # Prints one PASS/FAIL line per check; last line "N passed, M failed".
 set -uo pipefail
@@ -13,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 began=$(date +%s)
-if deb=$(deploy/deb/build.sh 2>"$work/build.log" | tail -n 1) && [ -f "$deb" ]; then
+if deb=$(deploy/deb/build.sh "$@" 2>"$work/build.log" | tail -n 1) && [ -f "$deb" ]; then
   check deb-build 0 "$deb ($(stat -c %s "$deb") bytes) in $(( $(date +%s) - began ))s"
 else
   tail -20 "$work/build.log"
