@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Cheap checks of the Debian package (the test.sh stage): builds it with deploy/deb/build.sh (from
 # BINARY if given, else reusing out/aot), then checks its file list, control fields, conffiles, man
-# page, maintainer scripts, lintian,
-# the unit's argument wrapper and the maintainer scripts' wait-for-thaw. Never installs it.
+# page, maintainer scripts, lintian, the unit's argument wrapper and the maintainer scripts' wait for
+# the thaw. Never installs it.
 # Prints one PASS/FAIL line per check; last line "N passed, M failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
