@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
 # Builds the Debian package from the NativeAOT binary with dpkg-deb (see deploy/README.md):
 #
-#   deploy/deb/build.sh [BINARY]   # → out/actoragent_<version>_amd64.deb
+#   deploy/deb/build.sh [BINARY]   # → out/actoragent_<version>_<arch>.deb
 #
 # BINARY: a NativeAOT Agent.Host published elsewhere (e.g. by test.sh), used as it is. Without it the
 # binary is out/aot/Agent.Host, reused when it is newer than every source file, else published there
-# (`dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot`, needs gcc and zlib1g-dev). The version is the top entry of deploy/deb/changelog. Needs dpkg-dev (dpkg-shlibdeps).
+# (`dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot`, needs gcc and zlib1g-dev).
+# The architecture is the binary's: amd64, or arm64 from a cross publish (see deploy/README.md), whose
+# --help runs under qemu-user with the cross libc. The version is the top entry of
+# deploy/deb/changelog. Needs dpkg-dev (dpkg-shlibdeps).
 # Prints the path of the package on its last line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/deploy/deb"
 cd "$root"
 
-arch=$(dpkg --print-architecture)
 version=$(dpkg-parsechangelog -l "$here/changelog" -S Version)
 maintainer=$(dpkg-parsechangelog -l "$here/changelog" -S Maintainer)
 stamp=$(dpkg-parsechangelog -l "$here/changelog" -S Timestamp)
@@ -32,6 +34,14 @@ if [ -z "${1:-}" ] && { [ ! -x "$binary" ] || [ -n "$newer_source" ]; }; then
   DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 \
     dotnet publish Agent.Host -c Release -p:PublishAot=true -o out/aot >&2
 fi
+
+# The package's architecture is the binary's (a cross-published arm64 binary makes an arm64 package).
+case "$(LC_ALL=C readelf -h "$binary" | sed -n 's/^ *Machine: *//p')" in
+  *X86-64*) arch=amd64; emulator=() ;;
+  AArch64) arch=arm64; emulator=(qemu-aarch64 -L /usr/aarch64-linux-gnu) ;;
+  *) echo "deb: $binary is neither x86-64 nor AArch64" >&2; exit 1 ;;
+esac
+[ "$arch" = "$(dpkg --print-architecture)" ] && emulator=()
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -57,7 +67,7 @@ chmod 0644 "$doc/changelog.Debian.gz"
 # actoragent(8): the options section is the binary's own --help, run under the installed name.
 mkdir "$work/help" && ln -s "$binary" "$work/help/actoragent"
 {
-  "$work/help/actoragent" --help | awk -v version="$version" -v date="$(date -u -d "@$stamp" +%Y-%m-%d)" \
+  "${emulator[@]}" "$work/help/actoragent" --help | awk -v version="$version" -v date="$(date -u -d "@$stamp" +%Y-%m-%d)" \
     -f "$here/help2man.awk"
   cat "$here/man-sections.roff"
 } | gzip -9n >"$pkg/usr/share/man/man8/actoragent.8.gz"
@@ -73,10 +83,19 @@ done
 printf '%s\n' /etc/actoragent/agent.conf /etc/actoragent/fsfreeze-hook /etc/default/actoragent \
   >"$pkg/DEBIAN/conffiles"
 
-# Depends from the binary's ELF needs, as dpkg-shlibdeps computes them for any Debian package.
-mkdir -p "$work/src/debian"
-printf 'Source: actoragent\n\nPackage: actoragent\nArchitecture: any\n' >"$work/src/debian/control"
-depends=$(cd "$work/src" && dpkg-shlibdeps -O -e"$pkg/usr/sbin/actoragent" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+# Depends from the binary's ELF needs, as dpkg-shlibdeps computes them for any Debian package. For a
+# foreign architecture (no libc6 of that architecture installed here to read symbols from) the same
+# floor comes from the newest GLIBC_ symbol version the binary needs; ldd names only libc and libm.
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+  mkdir -p "$work/src/debian"
+  printf 'Source: actoragent\n\nPackage: actoragent\nArchitecture: any\n' >"$work/src/debian/control"
+  depends=$(cd "$work/src" && dpkg-shlibdeps -O -e"$pkg/usr/sbin/actoragent" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+else
+  needed=$(LC_ALL=C readelf -d "$binary" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | grep -vxE 'libc\.so\.6|libm\.so\.6|ld-linux.*' || true)
+  [ -z "$needed" ] || { echo "deb: $binary needs more than libc: $needed" >&2; exit 1; }
+  glibc=$(LC_ALL=C objdump -T "$binary" | grep -oE 'GLIBC_[0-9]+(\.[0-9]+)+' | sed 's/GLIBC_//' | sort -uV | tail -n 1)
+  depends="libc6 (>= $glibc)"
+fi
 [ -n "$depends" ] || { echo "deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 
 (cd "$pkg" && find . -path ./DEBIAN -prune -o -path ./etc -prune -o -type f -printf '%P\n' | LC_ALL=C sort \
