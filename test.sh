@@ -2,7 +2,7 @@
 # Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
 # qemu-ga as the differential oracle, socat for the smoke tests, gcc + zlib for the NativeAOT link),
 # builds, runs the suite, smoke-tests a published build and the NativeAOT release binary on a unix
-# socket, then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
+# socket, builds and checks the Debian package (deploy/deb/check.sh), then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
 # QEMU guest; VMTEST=0 skips it).
 # Last line: "N passed, M failed".
 set -uo pipefail
@@ -13,6 +13,10 @@ command -v socat >/dev/null || need+=(socat)
 [ -x /usr/sbin/qemu-ga ] || need+=(qemu-guest-agent)
 command -v gcc >/dev/null || need+=(gcc)
 dpkg -s zlib1g-dev >/dev/null 2>&1 || need+=(zlib1g-dev)
+# the Debian package: dpkg-shlibdeps, lintian, man's --warnings
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+command -v lintian >/dev/null || need+=(lintian)
+command -v man >/dev/null || need+=(man-db)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -53,6 +57,17 @@ smoke() {
 }
 if smoke published; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
 if smoke nativeaot -p:PublishAot=true; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the NativeAOT build FAILED"; fi
+
+# The Debian package: built from the NativeAOT binary in out/aot (published there if missing or older
+# than the sources), then its contents, control fields, man page, maintainer scripts and lintian.
+pkglog=$(mktemp)
+deploy/deb/check.sh 2>&1 | tee "$pkglog"
+if [[ "$(tail -n 1 "$pkglog")" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+  passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+else
+  failed=$((failed + 1)); echo "package checks ended without their totals"
+fi
+rm -f "$pkglog"
 
 if [ "${VMTEST:-1}" != 0 ]; then
   vmlog=$(mktemp)

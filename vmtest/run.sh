@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The VM stage of the tests: ActorAgent inside a real QEMU guest, suspended and powered off from the
-# host, and fsfreeze of a real ext4 (see vmtest/README.md). Installs what it needs from Debian,
-# publishes Agent.Host self-contained, builds the guest image, runs the checks. Extra arguments go to vm_checks.py (e.g. --keep).
-# Last line: "N passed, M failed".
+# The VM stage of the tests (see vmtest/README.md), within 15 minutes:
+#  1. busybox guest: ActorAgent suspended and powered off from the host, fsfreeze of a real ext4
+#     (vm_checks.py, at most 8 min); meanwhile the systemd guest's Debian root filesystem is built
+#     with mmdebstrap into the cache (at most 10 min, minutes only on a cold cache);
+#  2. systemd guest: the Debian package (deploy/deb/build.sh) installed over qemu-guest-agent, started
+#     by udev, watchdog, suspend, shutdown, upgrade while frozen, purge (systemd_stage.py, at most 7 min).
+# Installs what it needs from Debian. Extra arguments go to vm_checks.py (e.g. --keep).
+# Last line: "N passed, M failed" (both parts).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 cache="${VMTEST_CACHE:-$HOME/.cache/actoragent-vmtest}"
@@ -16,6 +20,9 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v python3 >/dev/null || need+=(python3)
 # mkfs.ext4, dumpe2fs, e2fsck and debugfs: the fsfreeze checks' data disk, made and read on the host
 [ -x /sbin/mkfs.ext4 ] || [ -x /usr/sbin/mkfs.ext4 ] || need+=(e2fsprogs)
+# the systemd guest's root filesystem, and dpkg-shlibdeps for the package
+command -v mmdebstrap >/dev/null || need+=(mmdebstrap)
+command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || fail "missing packages: ${need[*]} (run as root, or: sudo apt-get install ${need[*]})"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null \
@@ -23,12 +30,50 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+prepare=
+trap '[ -n "$prepare" ] && kill "$prepare" 2>/dev/null; rm -rf "$work"' EXIT
 started=$(date +%s)
+mkdir -p "$cache"
+timeout --kill-after=15 600 python3 vmtest/systemd_stage.py --cache "$cache" --prepare-only \
+  >"$work/prepare.log" 2>&1 &
+prepare=$!
+
 dotnet publish Agent.Host -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
   -p:InvariantGlobalization=true -p:DebugType=none -o "$work/agent" >"$work/publish.log" 2>&1 \
   || { cat "$work/publish.log" >&2; fail "dotnet publish failed"; }
 python3 vmtest/guest_image.py --agent-dir "$work/agent" --cache "$cache" || fail "guest image build failed"
 echo "vmtest: publish and image took $(( $(date +%s) - started ))s"
-# vm_checks.py bounds every QEMU itself; this bounds the whole stage.
-timeout --kill-after=15 900 python3 vmtest/vm_checks.py --cache "$cache" "$@"
+# vm_checks.py bounds every QEMU itself; this bounds the whole part.
+timeout --kill-after=15 480 python3 vmtest/vm_checks.py --cache "$cache" "$@" | tee "$work/busybox.log"
+
+wait "$prepare"; prepare_rc=$?; prepare=
+cat "$work/prepare.log"
+[ "$prepare_rc" = 0 ] || echo "vmtest: building the systemd guest's root filesystem failed (exit $prepare_rc)"
+echo "vmtest: part 1 took $(( $(date +%s) - started ))s"
+keep=(); for a in "$@"; do [ "$a" = --keep ] && keep=(--keep); done
+if deb=$(deploy/deb/build.sh 2>"$work/deb.log" | tail -n 1) && [ -f "$deb" ]; then
+  # At most 7 min, and never past 15 min from the start of the stage.
+  left=$(( 900 - ($(date +%s) - started) )); [ "$left" -gt 420 ] && left=420; [ "$left" -lt 60 ] && left=60
+  timeout --kill-after=15 "$left" python3 vmtest/systemd_stage.py --cache "$cache" --deb "$deb" "${keep[@]}" \
+    | tee "$work/systemd.log"
+else
+  cat "$work/deb.log" >&2
+  echo "FAIL sd-package: deploy/deb/build.sh failed" | tee "$work/systemd.log"
+  echo "0 passed, 1 failed" >>"$work/systemd.log"
+fi
+echo "vmtest: the whole VM stage took $(( $(date +%s) - started ))s"
+
+passed=0 failed=0
+for part in busybox systemd; do
+  totals=$(tail -n 1 "$work/$part.log")
+  if [[ "$totals" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+    passed=$((passed + BASH_REMATCH[1])); failed=$((failed + BASH_REMATCH[2]))
+  else
+    # Cut short (its time budget): what it checked still counts, and the cut is one failure.
+    p=$(grep -c '^PASS ' "$work/$part.log"); f=$(grep -c '^FAIL ' "$work/$part.log")
+    passed=$((passed + p)); failed=$((failed + f + 1))
+    echo "vmtest: the $part part ended without its totals ($p passed, $f failed before it stopped)"
+  fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
