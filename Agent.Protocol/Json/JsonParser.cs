@@ -205,7 +205,8 @@ internal sealed class JsonParser
             if (text[0] != '-' && ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong u))
                 return new JsonUInt(u);
         }
-        return new JsonDouble(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
+        var d = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return double.IsFinite(d) ? new JsonDouble(d) : new JsonDouble(d) { Literal = System.Text.Encoding.ASCII.GetString(text) };
     }
 
     private JsonString? ParseString(JsonToken token)

@@ -9,7 +9,7 @@ namespace Agent.Protocol.Json;
 /// Serialises values the way qemu's JSON writer does (spec §1.2): ", " and ": " separators,
 /// short escapes for \b \f \n \r \t, \uXXXX with UPPERCASE hex for other controls and every
 /// code point >= 0x7F (surrogate pairs above the BMP), '/' not escaped, int64/uint64 decimal,
-/// doubles as C "%.17g". Output is pure ASCII on one line. Object members come out in qemu's
+/// finite doubles as C "%.17g" (see WriteDouble for the rest). Output is pure ASCII on one line. Object members come out in qemu's
 /// QDict order (<see cref="QDictOrder"/>), so replies are byte-identical to qemu-ga's.
 /// </summary>
 public static class JsonWriter
@@ -24,7 +24,7 @@ public static class JsonWriter
             case JsonBool b: Put(output, b.Value ? "true"u8 : "false"u8); break;
             case JsonInt i: WriteNumber(output, i.Value); break;
             case JsonUInt u: WriteNumber(output, u.Value); break;
-            case JsonDouble d: WriteDouble(output, d.Value); break;
+            case JsonDouble d: WriteDouble(output, d); break;
             case JsonString s: WriteString(output, s.Value); break;
             case JsonArray a:
                 Put(output, "["u8);
@@ -87,8 +87,15 @@ public static class JsonWriter
         output.Advance(written);
     }
 
-    private static void WriteDouble(IBufferWriter<byte> output, double value) =>
-        Put(output, System.Text.Encoding.ASCII.GetBytes(FormatG17(value)));
+    /// <summary>
+    /// Finite doubles as qemu writes them. Where qemu-ga would write inf or nan (not JSON), the number
+    /// the host sent is echoed as it was written, and a computed non-finite value becomes null.
+    /// </summary>
+    private static void WriteDouble(IBufferWriter<byte> output, JsonDouble d)
+    {
+        if (double.IsFinite(d.Value)) Put(output, System.Text.Encoding.ASCII.GetBytes(FormatG17(d.Value)));
+        else Put(output, d.Literal is { } literal ? System.Text.Encoding.ASCII.GetBytes(literal) : "null"u8);
+    }
 
     /// <summary>C's printf("%.17g") for a double (glibc spelling of inf and nan).</summary>
     public static string FormatG17(double d)
