@@ -50,7 +50,7 @@ public sealed class FuzzSession : IDisposable
     public sealed record Outcome(string? Failure, int Replies, List<(string Command, long Value)> Learned);
 
     /// <summary>Sends <paramref name="inputs"/> (already judged safe) as one round and checks the replies.</summary>
-    public Outcome Round(IReadOnlyList<byte[]> inputs, IReadOnlyList<int> cuts, TimeSpan hangTimeout)
+    public Outcome Round(IReadOnlyList<byte[]> inputs, IReadOnlyList<int> cuts, TimeSpan hangTimeout, TextWriter? verbose = null)
     {
         var barrierId = ++_barrier;
         var barrier = Encoding.ASCII.GetBytes($"{{\"execute\":\"guest-sync\",\"arguments\":{{\"id\":{barrierId}}}}}");
@@ -80,30 +80,61 @@ public sealed class FuzzSession : IDisposable
             replies.Add(line);
             if (line.AsSpan().SequenceEqual(Encoding.ASCII.GetBytes(expectedBarrier))) break;
         }
+        if (verbose is not null)
+        {
+            foreach (var item in items) verbose.WriteLine($"  item:  {Describe(item)} {Show(ProtocolFuzz.ReplyFor(item))}");
+            foreach (var reply in replies) verbose.WriteLine($"  reply: {Show(reply)}");
+        }
         return new Outcome(Check(items, replies, learned), replies.Count, learned);
     }
 
-    /// <summary>Aligns replies with items: one each, in order, ids echoed; silent commands may skip theirs.</summary>
+    /// <summary>
+    /// Aligns replies with items: one each, in order, ids echoed. A silent command (suspend, shutdown)
+    /// answers only when it fails, so it may or may not have a reply: the round passes when some
+    /// alignment explains every reply.
+    /// </summary>
     private static string? Check(List<StreamItem> items, List<byte[]> replies, List<(string, long)> learned)
     {
-        var r = 0;
+        var ids = new string?[replies.Count];
+        var errors = new bool[replies.Count];
+        for (var r = 0; r < replies.Count; r++)
+        {
+            if (ReplyCheck.Problem(replies[r], out ids[r]) is { } problem)
+                return $"reply {r} is not valid JSON ({problem}): {Show(replies[r])}";
+            errors[r] = replies[r].AsSpan().IndexOf("{\"error\": "u8) is 0 or 1 || replies[r].AsSpan().IndexOf(", \"error\": "u8) >= 0;
+        }
+        var described = items.Select(Describe).ToArray();
+        var silent = described.Select(d => d.Command is { } c && Silent.Contains(c)).ToArray();
+        var memo = new Dictionary<(int, int), bool>();
+        bool Align(int i, int r)
+        {
+            if (i == items.Count) return r == replies.Count;
+            if (memo.TryGetValue((i, r), out var known)) return known;
+            var fits = r < replies.Count && ids[r] == described[i].Id;
+            var result = silent[i]
+                ? Align(i + 1, r) || (fits && errors[r] && Align(i + 1, r + 1))
+                : fits && Align(i + 1, r + 1);
+            return memo[(i, r)] = result;
+        }
+        if (!Align(0, 0))
+        {
+            // Explain the first place where replies and items part, walking as if nothing were silent.
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (i >= replies.Count)
+                    return $"item {i} ({described[i].Command ?? "error"}) got no reply; {replies.Count} replies for {items.Count} items";
+                if (ids[i] != described[i].Id)
+                    return $"reply {i} carries id {ids[i] ?? "none"}, item {i} ({described[i].Command ?? "error"}) had {described[i].Id ?? "none"}: out of order or lost; {Show(replies[i])}";
+            }
+            return $"{replies.Count} replies for {items.Count} items";
+        }
+        // What the agent handed out (handles, pids), for later inputs to use.
         for (var i = 0; i < items.Count; i++)
         {
-            var (command, id) = Describe(items[i]);
-            if (r >= replies.Count)
-                return Silent.Contains(command ?? "") ? null : $"item {i} ({command ?? "error"}) got no reply; {replies.Count} replies for {items.Count} items";
-            var problem = ReplyCheck.Problem(replies[r], out var replyId);
-            if (problem is not null) return $"reply {r} is not valid JSON ({problem}): {Show(replies[r])}";
-            if (replyId != id)
-            {
-                if (command is not null && Silent.Contains(command)) continue; // answered nothing, as on success
-                return $"reply {r} carries id {replyId ?? "none"}, item {i} ({command ?? "error"}) had {id ?? "none"}: out of order or lost; {Show(replies[r])}";
-            }
-            if (command is "guest-file-open" or "guest-exec" && ReturnedNumber(replies[r], command) is { } value)
-                learned.Add((command, value));
-            r++;
+            if (described[i].Command is not ("guest-file-open" or "guest-exec") || silent.Take(i).Any(x => x)) continue;
+            if (ReturnedNumber(replies[i], described[i].Command!) is { } value) learned.Add((described[i].Command!, value));
         }
-        return r == replies.Count ? null : $"{replies.Count - r} replies more than the {items.Count} items";
+        return null;
     }
 
     private static (string? Command, string? Id) Describe(StreamItem item)

@@ -20,6 +20,22 @@ for (var i = 0; i < args.Length - 1; i++)
 var corpus = Corpus.Find();
 Console.WriteLine($"mode {mode}, {inputs:N0} inputs, seed {seed}, corpus {corpus ?? "(none)"}");
 
+if (mode == "replay")
+{
+    // Replays saved inputs (fuzz/corpus/failures/*.bin) on a fresh agent each and prints the verdict.
+    var failed = 0;
+    foreach (var file in args.Where(a => a.EndsWith(".bin", StringComparison.Ordinal)))
+    {
+        using var guest = new FuzzGuest();
+        using var session = new FuzzSession(guest);
+        var outcome = session.Round([File.ReadAllBytes(file)], [], hangTimeout, verbose: Console.Out);
+        var errors = session.Errors.Drain();
+        if (outcome.Failure is not null || errors.Count > 0) failed++;
+        Console.WriteLine($"{file}: {outcome.Failure ?? "ok"}{string.Concat(errors.Select(e => "\n  logged: " + e))}");
+    }
+    return failed == 0 ? 0 : 1;
+}
+
 if (mode == "protocol")
 {
     var clock = Stopwatch.StartNew();
@@ -33,6 +49,7 @@ var summary = new SessionFuzz(new SessionFuzz.Options(inputs, seed, corpus, hang
 Console.WriteLine($"{summary.Inputs:N0} inputs in {summary.Rounds:N0} rounds, {summary.Replies:N0} replies, {summary.Elapsed:hh\\:mm\\:ss} " +
                   $"({summary.Inputs / summary.Elapsed.TotalSeconds:N0} inputs/s); peak RSS {summary.PeakWorkingSet >> 20} MiB, " +
                   $"peak managed heap after GC {summary.PeakManagedAfterGc >> 20} MiB; {summary.Failures.Count} distinct failures");
+if (summary.Quarantined.Count > 0) Console.WriteLine($"quarantined after repeated hangs: {string.Join(", ", summary.Quarantined)}");
 foreach (var f in summary.Failures)
     Console.WriteLine($"  [{f.Kind}] x{f.Count} {f.Message}{(f.SavedAs is null ? "" : $" -> {f.SavedAs}")}");
 return summary.Failures.Count == 0 ? 0 : 1;

@@ -216,8 +216,8 @@ public sealed class RequestGenerator(PCG pcg, FuzzGuest guest, IReadOnlyList<byt
         if (roll == 0) return "!!not base64!!";
         if (roll == 1) return "QUJD=RA";
         if (roll == 2) return "";
-        var data = new byte[roll == 3 ? Next(200_000) : Next(200)];
-        for (var i = 0; i < data.Length; i++) data[i] = (byte)pcg.Next(256);
+        var data = new byte[roll == 3 && Chance(10) ? Next(200_000) : Next(200)];
+        for (var i = 0; i < Math.Min(data.Length, 256); i++) data[i] = (byte)pcg.Next(256);
         return Convert.ToBase64String(data);
     }
 
@@ -309,7 +309,7 @@ public sealed class RequestGenerator(PCG pcg, FuzzGuest guest, IReadOnlyList<byt
                 case 6:
                     {
                         // A long string token: mostly kilobytes, rarely megabytes.
-                        var length = Chance(2) ? 1 + Next(4 << 20) : Next(64 << 10);
+                        var length = Next(1000) == 0 ? 1 + Next(4 << 20) : Chance(10) ? Next(64 << 10) : Next(4 << 10);
                         var s = new byte[length + 2];
                         s.AsSpan().Fill((byte)'A');
                         s[0] = s[^1] = (byte)'"';

@@ -11,7 +11,17 @@ namespace Agent.Fuzz;
 /// </summary>
 public static class SafetyFilter
 {
-    public static bool IsSafe(ReadOnlySpan<byte> data, FuzzGuest guest)
+    /// <summary>The commands <paramref name="data"/> holds, as the agent will see them.</summary>
+    public static IEnumerable<string> Commands(ReadOnlySpan<byte> data)
+    {
+        var items = new List<StreamItem>();
+        new JsonStreamer().Feed(data, items);
+        return items.Select(i => i is StreamValue { Value: var v } && RequestEnvelope.Validate(v) is EnvelopeOk { Request: var r } ? r.Command : null)
+            .OfType<string>().ToArray();
+    }
+
+    /// <param name="quarantined">Commands not to send any more (they wedged the agent often enough already).</param>
+    public static bool IsSafe(ReadOnlySpan<byte> data, FuzzGuest guest, IReadOnlySet<string>? quarantined = null)
     {
         var streamer = new JsonStreamer();
         var items = new List<StreamItem>();
@@ -20,6 +30,7 @@ public static class SafetyFilter
         {
             if (item is not StreamValue { Value: var value } || RequestEnvelope.Validate(value) is not EnvelopeOk { Request: var request })
                 continue;
+            if (quarantined?.Contains(request.Command) == true) return false;
             var args = request.Arguments;
             switch (request.Command)
             {

@@ -17,16 +17,19 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
         ulong Seed,
         string? CorpusDir,
         TimeSpan HangTimeout,
-        int MaxBatch = 32,
+        int MaxBatch = 64,
+        int HangsBeforeQuarantine = 3,
         long ManagedHeapBound = 512L << 20,
         TimeSpan? ReportEvery = null);
 
     public sealed record Failure(string Kind, string Message, string? SavedAs, int Count);
 
     public sealed record Summary(long Inputs, long Rounds, long Replies, TimeSpan Elapsed, long PeakWorkingSet, long PeakManagedAfterGc,
-        IReadOnlyList<Failure> Failures);
+        IReadOnlyList<Failure> Failures, IReadOnlyList<string> Quarantined);
 
     private readonly Dictionary<string, Failure> _failures = new();
+    private readonly Dictionary<string, int> _hangsByCommand = new();
+    private readonly HashSet<string> _quarantined = new();
 
     public Summary Run()
     {
@@ -44,17 +47,16 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
             {
                 var count = (int)Math.Min(1 + pcg.Next((uint)options.MaxBatch), options.Inputs - inputs);
                 var batch = new List<byte[]>(count);
-                var commands = new List<string>(count);
-                while (batch.Count < count)
+                while (true)
                 {
-                    var (bytes, command) = generator.Next();
-                    batch.Add(bytes);
-                    commands.Add(command);
-                    if (!SafetyFilter.IsSafe(Join(batch), guest))
+                    while (batch.Count < count)
                     {
-                        batch.RemoveAt(batch.Count - 1);
-                        commands.RemoveAt(commands.Count - 1);
+                        var (bytes, _) = generator.Next();
+                        if (SafetyFilter.IsSafe(bytes, guest, _quarantined)) batch.Add(bytes);
                     }
+                    // Inputs can combine into a request none of them is alone (an unclosed brace, a cut string).
+                    if (SafetyFilter.IsSafe(Join(batch), guest, _quarantined)) break;
+                    batch.Clear();
                 }
                 var total = batch.Sum(b => b.Length);
                 var cuts = Enumerable.Range(0, (int)pcg.Next(4)).Select(_ => (int)pcg.Next((uint)Math.Max(1, total))).ToArray();
@@ -71,7 +73,16 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
                 {
                     var hang = failure.StartsWith("hang", StringComparison.Ordinal);
                     var culprit = hang ? Isolate(batch) : null;
-                    Record(hang ? "hang" : "reply", failure + (culprit is null ? "" : " — alone: " + Show(culprit)), culprit is null ? batch : [culprit]);
+                    var culpritCommand = culprit is null ? null : SafetyFilter.Commands(culprit).LastOrDefault();
+                    Record(hang ? "hang" : "reply", failure + (culprit is null ? "" : " — alone: " + Show(culprit)), culprit is null ? batch : [culprit],
+                        key: culpritCommand is null ? null : $"hang:{culpritCommand}");
+                    if (culpritCommand is not null)
+                    {
+                        // A known wedge would cost a hang timeout each time: after a few, stop sending the command.
+                        _hangsByCommand[culpritCommand] = _hangsByCommand.GetValueOrDefault(culpritCommand) + 1;
+                        if (_hangsByCommand[culpritCommand] >= options.HangsBeforeQuarantine && _quarantined.Add(culpritCommand))
+                            log.WriteLine($"quarantined {culpritCommand} after {options.HangsBeforeQuarantine} hangs");
+                    }
                     if (hang)
                     {
                         session.Dispose();
@@ -103,7 +114,7 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
             session.Dispose();
             guest.Dispose();
         }
-        return new Summary(inputs, rounds, replies, clock.Elapsed, peakWs, peakManaged, _failures.Values.ToList());
+        return new Summary(inputs, rounds, replies, clock.Elapsed, peakWs, peakManaged, _failures.Values.ToList(), _quarantined.ToList());
     }
 
     /// <summary>Replays the inputs one by one on a fresh agent; the first that gets no barrier reply is the culprit.</summary>
@@ -120,9 +131,9 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
         return null;
     }
 
-    private void Record(string kind, string message, IReadOnlyList<byte[]> inputs)
+    private void Record(string kind, string message, IReadOnlyList<byte[]> inputs, string? key = null)
     {
-        var key = kind + ":" + Numbers().Replace(message, "N");
+        key ??= kind + ":" + Numbers().Replace(message, "N");
         if (key.Length > 160) key = key[..160];
         if (_failures.TryGetValue(key, out var known))
         {
