@@ -27,7 +27,6 @@ public class JsonWriterSpecs
     [Theory]
     [InlineData(double.PositiveInfinity, "inf")]
     [InlineData(double.NegativeInfinity, "-inf")]
-    [InlineData(double.NaN, "nan")]
     public void FormatG17_spells_non_finite_values_as_glibc_does(double value, string expected) =>
         Assert.Equal(expected, JsonWriter.FormatG17(value));
 
