@@ -20,6 +20,10 @@ internal sealed class JsonParser
     private static readonly System.Buffers.SearchValues<byte> DqStop = StringStops((byte)'"');
     private static readonly System.Buffers.SearchValues<byte> SqStop = StringStops((byte)'\'');
 
+    // What keeps a string's content off the fast path: escapes and multi-byte sequences.
+    private static readonly System.Buffers.SearchValues<byte> PlainStop =
+        System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\']);
+
     private static System.Buffers.SearchValues<byte> StringStops(byte quote) =>
         System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\', quote]);
 
@@ -213,6 +217,9 @@ internal sealed class JsonParser
     {
         var s = Text(token);
         byte quote = s[0];
+        // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
+        var content = s[1..^1];
+        if (content.IndexOfAny(PlainStop) < 0) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
         var sb = new StringBuilder(s.Length);
         int i = 1;
         while (s[i] != quote)

@@ -137,9 +137,13 @@ public static class JsonWriter
         return sb.ToString();
     }
 
+    // Spans asked of the output at most this large, so a long string is written in pieces and the
+    // output can be built of small pooled chunks instead of one large-object-heap buffer.
+    private const int ChunkHint = 64 * 1024;
+
     private static void WriteString(IBufferWriter<byte> output, string s)
     {
-        var span = output.GetSpan(s.Length + 2);
+        var span = output.GetSpan(Math.Min(s.Length + 2, ChunkHint));
         int pos = 0;
         span[pos++] = (byte)'"';
         for (int i = 0; i < s.Length; i++)
@@ -150,22 +154,27 @@ public static class JsonWriter
             if (run != 0)
             {
                 if (run < 0) run = s.Length - i;
-                if (span.Length - pos < run + 14)
+                while (run > 0)
                 {
-                    output.Advance(pos);
-                    span = output.GetSpan(run + 14);
-                    pos = 0;
+                    if (span.Length - pos < 15)
+                    {
+                        output.Advance(pos);
+                        span = output.GetSpan(Math.Min(run + 14, ChunkHint));
+                        pos = 0;
+                    }
+                    int n = Math.Min(run, span.Length - pos - 14);
+                    Ascii.FromUtf16(s.AsSpan(i, n), span[pos..], out _);
+                    pos += n;
+                    i += n;
+                    run -= n;
                 }
-                Ascii.FromUtf16(s.AsSpan(i, run), span[pos..], out _);
-                pos += run;
-                i += run;
                 if (i == s.Length) break;
             }
             // Worst case per char: a surrogate pair written as two \uXXXX escapes.
             if (span.Length - pos < 14)
             {
                 output.Advance(pos);
-                span = output.GetSpan(Math.Max(64, s.Length - i + 14));
+                span = output.GetSpan(Math.Clamp(s.Length - i + 14, 64, ChunkHint));
                 pos = 0;
             }
             int cp = s[i];
