@@ -11,7 +11,7 @@ namespace Agent.Actors;
 
 /// <summary>
 /// /user/agent: the root of the agent's tree. Starts the reaper, the dispatcher (with the command
-/// families) and the channel.
+/// families), the channel and the memory reclaimer.
 /// </summary>
 public sealed class AgentSupervisor : UntypedActor
 {
@@ -28,6 +28,7 @@ public sealed class AgentSupervisor : UntypedActor
         var context = new CommandContext(settings, reaper) { Freeze = freeze };
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, families, QgaSchema.Standard.With(ExtensionSchema.Commands).Commands), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
+        Context.ActorOf(Memory.MemoryReclaimer.Props(settings.Memory), "memory");
     }
 
     /// <summary>The supervisor only supervises; nothing is sent to it.</summary>

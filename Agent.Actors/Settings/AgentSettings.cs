@@ -26,6 +26,9 @@ public sealed record AgentSettings(
     string LogFile,
     bool Verbose)
 {
+    /// <summary>agent.memory (an init property so positional construction elsewhere stays as it is).</summary>
+    public MemorySettings Memory { get; init; } = MemorySettings.Default;
+
     /// <summary>The embedded defaults (hocon/reference.conf).</summary>
     public static Config DefaultConfig()
     {
@@ -52,7 +55,7 @@ public sealed record AgentSettings(
             c.GetString("state-dir"),
             c.GetString("pidfile"),
             c.GetString("logfile"),
-            c.GetBoolean("verbose"));
+            c.GetBoolean("verbose")) { Memory = MemorySettings.Create(c.GetConfig("memory")) };
     }
 }
 
