@@ -138,8 +138,10 @@ def scenario_disconnect(binary, folder, env, clients=200):
     try:
         idle = settle(agent.pid, 3)
         path = make_file(agent, folder, "disc.bin", 4 * MiB)
-        keeper = agent.connect()
-        handles = [open_file(keeper, path, "r") for _ in range(8)]
+        # The agent serves one client at a time (as qemu-ga does); handles outlive the connection.
+        opener = connect_retrying(agent.sock)
+        handles = [open_file(opener, path, "r") for _ in range(8)]
+        opener.close()
         with Sampler(agent.pid) as s:
             for i in range(clients):
                 c = connect_retrying(agent.sock)
@@ -148,6 +150,7 @@ def scenario_disconnect(binary, folder, env, clients=200):
                 c.close()
                 time.sleep(0.01)
             # The agent still answers afterwards.
+            keeper = connect_retrying(agent.sock)
             keeper.call("guest-ping")
         for h in handles:
             keeper.call("guest-file-close", {"handle": h})

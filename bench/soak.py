@@ -2,7 +2,7 @@
 """Soak: N mixed requests (default 10 million) against one agent, RSS and open descriptors sampled
 over time (issue 11, item 8). Not part of CI; about 30-50 minutes for 10 million on this machine kind.
 
-The mix, per block of 1,000 requests: guest-ping, guest-info and guest-get-osinfo pipelined 256 deep
+The mix, per cycle: 16 writes of 256 guest-ping, guest-info and guest-get-osinfo (6:1:1) pipelined
 (ids checked: every reply, in order); ten file cycles in the run's temp folder (open w+, write 4 KiB,
 close, open r, read, close); one guest-exec of /bin/true polled with guest-exec-status until it exited.
 Every 5 s (--sample) it appends "seconds requests rss_mb fds" to the CSV (--csv) and at the end prints
@@ -51,7 +51,7 @@ def main():
                     csv.flush()
                 next_sample += args.sample
             # Pipelined read-only requests, 256 in flight per write.
-            for _ in range(3):
+            for _ in range(16):
                 block, ids = bytearray(), []
                 for k in range(256):
                     block += request(PIPELINE[(next_id + k) % len(PIPELINE)], id=next_id + k)
