@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Signal storm: start an agent, put it under traffic, send SIGTERM at a random moment, and see how it
 ends (issue 11, item 8). Repeated N times (default 10,000); not part of CI, about 20-40 minutes on
-this machine kind with --jobs 2.
+this machine kind with the default 4 jobs.
 
 Each run: the agent starts on a unix socket in a temp folder; a client connects and keeps 64
 pipelined read-only requests (guest-ping, guest-info, guest-get-osinfo) in flight; after a random
@@ -10,7 +10,7 @@ killed by a signal (SIGABRT, SIGSEGV, ...) or a non-zero status, counted per sta
 after the SIGTERM (then SIGKILLed). Only read-only commands are sent, so qemu-ga can be run the same
 way: --agent /usr/sbin/qemu-ga.
 
-Usage: bench/sigterm_storm.py --agent out/aot/Agent.Host [--runs 10000] [--jobs 2] [--grace 5]
+Usage: bench/sigterm_storm.py --agent out/aot/Agent.Host [--runs 10000] [--jobs 4] [--grace 5]
 """
 import argparse
 import concurrent.futures
@@ -94,7 +94,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--agent", required=True)
     ap.add_argument("--runs", type=int, default=10_000)
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--grace", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
