@@ -38,7 +38,7 @@ public sealed class FuzzSmokeSpecs(ITestOutputHelper output)
         {
             using var guest = new FuzzGuest();
             using var session = new FuzzSession(guest);
-            var outcome = session.Round([File.ReadAllBytes(file)], [], TimeSpan.FromSeconds(60));
+            var outcome = session.Round([File.ReadAllBytes(file)], [], TimeSpan.FromSeconds(30));
             var errors = session.Errors.Drain();
             if (outcome.Failure is not null || errors.Count > 0)
                 problems.Add($"{Path.GetFileName(file)}: {outcome.Failure ?? "answered"}; {string.Join("; ", errors)}");
