@@ -11,7 +11,7 @@ namespace Agent.Actors;
 
 /// <summary>
 /// /user/agent: the root of the agent's tree. Starts the reaper, the audit trail, the dispatcher (with
-/// the command families) and the channel.
+/// the command families), the channel and the memory reclaimer.
 /// </summary>
 public sealed class AgentSupervisor : UntypedActor
 {
@@ -29,6 +29,7 @@ public sealed class AgentSupervisor : UntypedActor
         var context = new CommandContext(settings, reaper) { Freeze = freeze, Audit = audit };
         var dispatcher = Context.ActorOf(Dispatcher.Props(context, CommandRoutes.Create(families)), "dispatcher");
         Context.ActorOf(ChannelActor.Props(settings.Channel, openTransport, dispatcher), "channel");
+        Context.ActorOf(Memory.MemoryReclaimer.Props(settings.Memory), "memory");
     }
 
     /// <summary>The supervisor only supervises; nothing is sent to it.</summary>

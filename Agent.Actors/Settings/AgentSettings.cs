@@ -28,6 +28,9 @@ public sealed record AgentSettings(
     AuditSettings Audit,
     PolicySettings Policy)
 {
+    /// <summary>agent.memory (an init property so positional construction elsewhere stays as it is).</summary>
+    public MemorySettings Memory { get; init; } = MemorySettings.Default;
+
     /// <summary>The embedded defaults (hocon/reference.conf).</summary>
     public static Config DefaultConfig()
     {
@@ -59,7 +62,7 @@ public sealed record AgentSettings(
             c.GetString("logfile"),
             c.GetBoolean("verbose"),
             AuditSettings.Create(c.GetConfig("audit")),
-            PolicySettings.Create(c.GetConfig("policy")));
+            PolicySettings.Create(c.GetConfig("policy"))) { Memory = MemorySettings.Create(c.GetConfig("memory")) };
     }
 }
 

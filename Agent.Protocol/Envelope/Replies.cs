@@ -41,7 +41,7 @@ public static class Replies
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
     public static byte[] Line(JsonObject reply, bool delimited = false)
     {
-        var buffer = new ArrayBufferWriter<byte>(128);
+        using var buffer = new ChunkedBuffer();
         if (delimited)
         {
             buffer.GetSpan(1)[0] = 0xFF;
@@ -50,6 +50,59 @@ public static class Replies
         JsonWriter.Write(reply, buffer);
         buffer.GetSpan(1)[0] = (byte)'\n';
         buffer.Advance(1);
-        return buffer.WrittenSpan.ToArray();
+        return buffer.ToArray();
+    }
+
+    /// <summary>
+    /// Pooled 64 KiB chunks, copied once into the exact-size line: a large reply (a file read, exec
+    /// output) costs its own size once, not a doubling buffer's capacity plus a copy (bench/README.md).
+    /// </summary>
+    private sealed class ChunkedBuffer : IBufferWriter<byte>, IDisposable
+    {
+        private const int ChunkSize = 64 * 1024;
+        private readonly List<(byte[] Array, int Used)> _full = [];
+        private byte[] _current = ArrayPool<byte>.Shared.Rent(256);
+        private int _used;
+        private long _length;
+
+        public void Advance(int count)
+        {
+            _used += count;
+            _length += count;
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0)
+        {
+            sizeHint = Math.Max(sizeHint, 1);
+            if (_current.Length - _used < sizeHint)
+            {
+                _full.Add((_current, _used));
+                _current = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, ChunkSize));
+                _used = 0;
+            }
+            return _current.AsMemory(_used);
+        }
+
+        public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
+
+        public byte[] ToArray()
+        {
+            var line = GC.AllocateUninitializedArray<byte>(checked((int)_length));
+            var at = 0;
+            foreach (var (array, used) in _full)
+            {
+                array.AsSpan(0, used).CopyTo(line.AsSpan(at));
+                at += used;
+            }
+            _current.AsSpan(0, _used).CopyTo(line.AsSpan(at));
+            return line;
+        }
+
+        public void Dispose()
+        {
+            foreach (var (array, _) in _full) ArrayPool<byte>.Shared.Return(array);
+            _full.Clear();
+            ArrayPool<byte>.Shared.Return(_current);
+        }
     }
 }

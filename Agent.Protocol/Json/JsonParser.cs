@@ -20,6 +20,10 @@ internal sealed class JsonParser
     private static readonly System.Buffers.SearchValues<byte> DqStop = StringStops((byte)'"');
     private static readonly System.Buffers.SearchValues<byte> SqStop = StringStops((byte)'\'');
 
+    // What keeps a string's content off the fast path: escapes and multi-byte sequences.
+    private static readonly System.Buffers.SearchValues<byte> PlainStop =
+        System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\']);
+
     private static System.Buffers.SearchValues<byte> StringStops(byte quote) =>
         System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\', quote]);
 
@@ -205,13 +209,17 @@ internal sealed class JsonParser
             if (text[0] != '-' && ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out ulong u))
                 return new JsonUInt(u);
         }
-        return new JsonDouble(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
+        var d = double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture);
+        return double.IsFinite(d) ? new JsonDouble(d) : new JsonDouble(d) { Literal = System.Text.Encoding.ASCII.GetString(text) };
     }
 
     private JsonString? ParseString(JsonToken token)
     {
         var s = Text(token);
         byte quote = s[0];
+        // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
+        var content = s[1..^1];
+        if (content.IndexOfAny(PlainStop) < 0) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
         var sb = new StringBuilder(s.Length);
         int i = 1;
         while (s[i] != quote)

@@ -40,11 +40,12 @@ public sealed class JsonStreamer
     private const int ToToken = 200; // + TokenType
 
     private State _state = State.Start;
-    private byte[] _token = new byte[256];
-    private int _tokenLength;
 
+    // The message's bytes so far. The token being lexed is its tail (_tokenLength bytes after
+    // _queueLength), so a large string is buffered once, not once as a token and again in the queue.
     private byte[] _queue = new byte[1024];
     private int _queueLength;
+    private int _tokenLength;
     private readonly List<JsonToken> _tokens = [];
     private int _braces;
     private int _brackets;
@@ -110,7 +111,7 @@ public sealed class JsonStreamer
             }
             else if (next == ToError)
             {
-                Emit(new StreamError("JSON parse error, stray '" + ModifiedUtf8.ToDisplayString(_token.AsSpan(0, _tokenLength)) + "'"), output);
+                Emit(new StreamError("JSON parse error, stray '" + ModifiedUtf8.ToDisplayString(_queue.AsSpan(_queueLength, _tokenLength)) + "'"), output);
                 _tokenLength = 0;
                 _state = State.Recovery;
             }
@@ -124,7 +125,6 @@ public sealed class JsonStreamer
         }
 
         if (_tokenLength > MaxTokenBytes) CutToken(output);
-        if (_tokenLength == 0 && _token.Length > RetainedCapacity) _token = new byte[256];
     }
 
     // A single token is capped too; the oversized piece goes to the streamer, which rejects it.
@@ -133,7 +133,6 @@ public sealed class JsonStreamer
         ProcessToken(TokenType.Partial, output);
         _tokenLength = 0;
         _state = State.Start;
-        _token = new byte[256];
     }
 
     private static int Next(State state, byte c, out bool lookahead)
@@ -219,16 +218,25 @@ public sealed class JsonStreamer
 
     private void AppendToToken(ReadOnlySpan<byte> bytes)
     {
-        if (_tokenLength + bytes.Length > _token.Length)
-            Array.Resize(ref _token, Math.Max(_token.Length * 2, _tokenLength + bytes.Length));
-        bytes.CopyTo(_token.AsSpan(_tokenLength));
+        var end = _queueLength + _tokenLength;
+        if (end + bytes.Length > _queue.Length) Grow(end + bytes.Length);
+        bytes.CopyTo(_queue.AsSpan(end));
         _tokenLength += bytes.Length;
     }
 
     private void AppendToToken(byte c)
     {
-        if (_tokenLength == _token.Length) Array.Resize(ref _token, _token.Length * 2);
-        _token[_tokenLength++] = c;
+        var end = _queueLength + _tokenLength;
+        if (end == _queue.Length) Grow(end + 1);
+        _queue[end] = c;
+        _tokenLength++;
+    }
+
+    private void Grow(int needed)
+    {
+        // Doubling, but never past what the size limit can ever need (a 64 MiB message plus one byte).
+        var capacity = (int)Math.Min(Math.Max((long)_queue.Length * 2, needed), Math.Max(needed, MaxTokenBytes + 1));
+        Array.Resize(ref _queue, capacity);
     }
 
     private void ProcessToken(TokenType type, List<StreamItem> output)
@@ -258,9 +266,6 @@ public sealed class JsonStreamer
             return;
         }
 
-        if (_queueLength + _tokenLength > _queue.Length)
-            Array.Resize(ref _queue, Math.Max(_queue.Length * 2, _queueLength + _tokenLength));
-        _token.AsSpan(0, _tokenLength).CopyTo(_queue.AsSpan(_queueLength));
         _tokens.Add(new JsonToken(type, _queueLength, _tokenLength));
         _queueLength += _tokenLength;
 

@@ -41,6 +41,16 @@ public sealed record JsonUInt(ulong Value) : JsonValue
 public sealed record JsonDouble(double Value) : JsonValue
 {
     public override string TypeName => "number";
+
+    /// <summary>
+    /// The number as the host wrote it, kept only when it overflows a double (1e309): qemu-ga echoes
+    /// such an id as "inf", which is not JSON, and we echo this text instead (README, "Valid JSON").
+    /// </summary>
+    public string? Literal { get; init; }
+
+    public bool Equals(JsonDouble? other) => other is not null && Value.Equals(other.Value);
+
+    public override int GetHashCode() => Value.GetHashCode();
 }
 
 /// <summary>A string as a .NET string (input was validated UTF-8; \u0000 is allowed).</summary>

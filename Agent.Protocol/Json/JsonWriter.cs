@@ -9,7 +9,7 @@ namespace Agent.Protocol.Json;
 /// Serialises values the way qemu's JSON writer does (qobject/qjson.c, to_json): ", " and ": " separators,
 /// short escapes for \b \f \n \r \t, \uXXXX with UPPERCASE hex for other controls and every
 /// code point >= 0x7F (surrogate pairs above the BMP), '/' not escaped, int64/uint64 decimal,
-/// doubles as C "%.17g". Output is pure ASCII on one line. Object members come out in qemu's
+/// finite doubles as C "%.17g" (see WriteDouble for the rest). Output is pure ASCII on one line. Object members come out in qemu's
 /// QDict order (<see cref="QDictOrder"/>), so replies are byte-identical to qemu-ga's.
 /// </summary>
 public static class JsonWriter
@@ -24,7 +24,7 @@ public static class JsonWriter
             case JsonBool b: Put(output, b.Value ? "true"u8 : "false"u8); break;
             case JsonInt i: WriteNumber(output, i.Value); break;
             case JsonUInt u: WriteNumber(output, u.Value); break;
-            case JsonDouble d: WriteDouble(output, d.Value); break;
+            case JsonDouble d: WriteDouble(output, d); break;
             case JsonString s: WriteString(output, s.Value); break;
             case JsonArray a:
                 Put(output, "["u8);
@@ -118,8 +118,15 @@ public static class JsonWriter
         output.Advance(written);
     }
 
-    private static void WriteDouble(IBufferWriter<byte> output, double value) =>
-        Put(output, System.Text.Encoding.ASCII.GetBytes(FormatG17(value)));
+    /// <summary>
+    /// Finite doubles as qemu writes them. Where qemu-ga would write inf or nan (not JSON), the number
+    /// the host sent is echoed as it was written, and a computed non-finite value becomes null.
+    /// </summary>
+    private static void WriteDouble(IBufferWriter<byte> output, JsonDouble d)
+    {
+        if (double.IsFinite(d.Value)) Put(output, System.Text.Encoding.ASCII.GetBytes(FormatG17(d.Value)));
+        else Put(output, d.Literal is { } literal ? System.Text.Encoding.ASCII.GetBytes(literal) : "null"u8);
+    }
 
     /// <summary>C's printf("%.17g") for a double (glibc spelling of inf and nan).</summary>
     public static string FormatG17(double d)
@@ -161,9 +168,13 @@ public static class JsonWriter
         return sb.ToString();
     }
 
+    // Spans asked of the output at most this large, so a long string is written in pieces and the
+    // output can be built of small pooled chunks instead of one large-object-heap buffer.
+    private const int ChunkHint = 64 * 1024;
+
     private static void WriteString(IBufferWriter<byte> output, string s)
     {
-        var span = output.GetSpan(s.Length + 2);
+        var span = output.GetSpan(Math.Min(s.Length + 2, ChunkHint));
         int pos = 0;
         span[pos++] = (byte)'"';
         for (int i = 0; i < s.Length; i++)
@@ -174,22 +185,27 @@ public static class JsonWriter
             if (run != 0)
             {
                 if (run < 0) run = s.Length - i;
-                if (span.Length - pos < run + 14)
+                while (run > 0)
                 {
-                    output.Advance(pos);
-                    span = output.GetSpan(run + 14);
-                    pos = 0;
+                    if (span.Length - pos < 15)
+                    {
+                        output.Advance(pos);
+                        span = output.GetSpan(Math.Min(run + 14, ChunkHint));
+                        pos = 0;
+                    }
+                    int n = Math.Min(run, span.Length - pos - 14);
+                    Ascii.FromUtf16(s.AsSpan(i, n), span[pos..], out _);
+                    pos += n;
+                    i += n;
+                    run -= n;
                 }
-                Ascii.FromUtf16(s.AsSpan(i, run), span[pos..], out _);
-                pos += run;
-                i += run;
                 if (i == s.Length) break;
             }
             // Worst case per char: a surrogate pair written as two \uXXXX escapes.
             if (span.Length - pos < 14)
             {
                 output.Advance(pos);
-                span = output.GetSpan(Math.Max(64, s.Length - i + 14));
+                span = output.GetSpan(Math.Clamp(s.Length - i + 14, 64, ChunkHint));
                 pos = 0;
             }
             int cp = s[i];

@@ -21,10 +21,14 @@ public class JsonWriterSpecs
     [InlineData(123456.789, "123456.789")]
     [InlineData(5e-324, "4.9406564584124654e-324")]
     [InlineData(double.MaxValue, "1.7976931348623157e+308")]
-    [InlineData(double.PositiveInfinity, "inf")]
-    [InlineData(double.NegativeInfinity, "-inf")]
     public void Doubles_print_like_percent_17g(double value, string expected) =>
         Assert.Equal(expected, JsonWriter.ToJson(new JsonDouble(value)));
+
+    [Theory]
+    [InlineData(double.PositiveInfinity, "inf")]
+    [InlineData(double.NegativeInfinity, "-inf")]
+    public void FormatG17_spells_non_finite_values_as_glibc_does(double value, string expected) =>
+        Assert.Equal(expected, JsonWriter.FormatG17(value));
 
     [Fact]
     public void Integers_print_signed_and_unsigned_in_full() =>

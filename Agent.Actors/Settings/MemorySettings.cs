@@ -1,0 +1,12 @@
+using Akka.Configuration;
+
+namespace Agent.Actors.Settings;
+
+/// <summary>agent.memory: when the agent hands memory back after a burst (see MemoryReclaimer).</summary>
+public sealed record MemorySettings(long ReclaimAfter, TimeSpan CheckInterval)
+{
+    public static readonly MemorySettings Default = new(32L << 20, TimeSpan.FromSeconds(2));
+
+    public static MemorySettings Create(Config c) =>
+        new(c.GetByteSize("reclaim-after") ?? Default.ReclaimAfter, c.GetTimeSpan("check-interval", Default.CheckInterval));
+}
