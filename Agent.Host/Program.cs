@@ -122,6 +122,14 @@ public static class Program
                 registry.Register<ServiceNotifier>(notifier);
                 registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent"));
             }));
+        // Akka.Hosting's own factory creates the system with ActorSystem.Create(name, setup), which also
+        // reads App.config through System.Configuration (ConfigurationFactory.Load): unused, since the
+        // builder carries the whole configuration, and it hashes the executable's path with OpenSSL,
+        // which the release binary must not load (deploy/README.md). Registered last, this one wins: the
+        // same configuration through the overload that reads no App.config. It leaves out the setups
+        // the agent does not use (DI-resolved Props, the Microsoft.Extensions.Logging bridge, extensions).
+        builder.Services.AddSingleton(sp =>
+            ActorSystem.Create("agent", sp.GetRequiredService<AkkaConfigurationBuilder>().Configuration.Value));
         return builder.Build();
     }
 

@@ -11,6 +11,8 @@ var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSetti
 builder.Services.AddAkka("bare", (akka, _) => akka
     .AddHocon(ConfigurationFactory.ParseString("akka.loglevel = ERROR"), HoconAddMode.Prepend)
     .WithActors((system, registry) => registry.Register<Pinger>(system.ActorOf(Props.Create(() => new Pinger()), "pinger"))));
+// As Agent.Host does (Program.cs): the system without reading App.config (System.Configuration, OpenSSL).
+builder.Services.AddSingleton(sp => ActorSystem.Create("bare", sp.GetRequiredService<AkkaConfigurationBuilder>().Configuration.Value));
 using var host = builder.Build();
 host.Start();
 var pinger = host.Services.GetRequiredService<ActorRegistry>().Get<Pinger>();
