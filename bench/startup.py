@@ -74,7 +74,11 @@ def main():
                 samples[name]["rss_mb"].append(rss(proc.pid))
                 s.close()
                 proc.terminate()
-                proc.wait(10)
+                try:
+                    proc.wait(10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()[0]
