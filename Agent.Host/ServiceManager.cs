@@ -21,7 +21,9 @@ public sealed class ServiceManager : IDisposable
         StderrIsJournal = stderrIsJournal;
         if (string.IsNullOrEmpty(notifySocket) || (notifySocket[0] != '/' && notifySocket[0] != '@')) return;
         _endPoint = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? '\0' + notifySocket[1..] : notifySocket);
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        // Non-blocking: a notification is sent from inside FreezeState.Set too, and a service manager
+        // that stopped reading must not hold up a freeze; a notification it cannot take is dropped.
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
     }
 
     public static ServiceManager FromEnvironment()
