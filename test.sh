@@ -2,7 +2,8 @@
 # Runs every ActorAgent test on a fresh Debian machine: installs what the tests need (Debian's
 # qemu-ga as the differential oracle, socat for the smoke tests, gcc + zlib for the NativeAOT link),
 # builds, runs the suite, smoke-tests a published build and the NativeAOT release binary on a unix
-# socket, builds and checks the Debian package (deploy/deb/check.sh), then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
+# socket, runs the NativeAOT binary with OpenSSL hidden (deploy/check-libc-only.sh), builds and checks
+# the Debian package (deploy/deb/check.sh), then runs the VM stage (vmtest/run.sh: the agent suspended and powered off inside a real
 # QEMU guest; VMTEST=0 skips it).
 # Last line: "N passed, M failed".
 set -uo pipefail
@@ -41,13 +42,14 @@ failed=$((failed + skipped))
 # Smoke tests: a published binary answers guest-ping and guest-info on a unix socket, from a host that
 # half-closes after writing, and exits 0 on SIGTERM. The NativeAOT one matters most: Akka loads types by
 # name, and trimming turns a missing root into a failure at run time, not a build error (issue 8).
+# $1 names the build, $2 is a folder to publish into (kept, for the stages after), the rest go to publish.
 smoke() {
-  local name=$1; shift
+  local name=$1 bin=$2; shift 2
   local dir; dir=$(mktemp -d)
-  if ! dotnet publish Agent.Host -c Release -o "$dir/bin" "$@" >"$dir/publish.log" 2>&1; then
+  if ! dotnet publish Agent.Host -c Release -o "$bin" "$@" >"$dir/publish.log" 2>&1; then
     tail -20 "$dir/publish.log"; rm -rf "$dir"; echo "smoke $name: publish failed"; return 1
   fi
-  (cd "$dir" && exec ./bin/Agent.Host -m unix-listen -p "$dir/sock" -t "$dir") & local pid=$!
+  (cd "$dir" && exec "$bin/Agent.Host" -m unix-listen -p "$dir/sock" -t "$dir") & local pid=$!
   for _ in $(seq 100); do [ -S "$dir/sock" ] && break; sleep 0.1; done
   local reply; reply=$(printf '{"execute":"guest-ping"}\n{"execute":"guest-info"}\n' | socat -t 5 - "UNIX-CONNECT:$dir/sock")
   kill -TERM "$pid"; wait "$pid"; local rc=$?
@@ -55,8 +57,18 @@ smoke() {
   echo "smoke $name: reply=${reply:0:80}... exit=$rc"
   [ "$(head -n1 <<<"$reply")" = '{"return": {}}' ] && grep -q '^{"return": {"version": "' <<<"$(sed -n 2p <<<"$reply")" && [ "$rc" = 0 ]
 }
-if smoke published; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
-if smoke nativeaot -p:PublishAot=true; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the NativeAOT build FAILED"; fi
+builds=$(mktemp -d)
+if smoke published "$builds/published"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the published build FAILED"; fi
+# The release binary goes to out/aot, where the package and VM stages take it from: one publish.
+rm -rf out/aot
+if smoke nativeaot "$PWD/out/aot" -p:PublishAot=true; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "smoke test of the NativeAOT build FAILED"; fi
+# The release binary needs only what ldd names (glibc, libm): a full session with OpenSSL hidden.
+if [ -x out/aot/Agent.Host ] && deploy/check-libc-only.sh out/aot/Agent.Host; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1)); echo "libc-only check of the NativeAOT build FAILED"
+fi
+rm -rf "$builds"
 
 # The Debian package: built from the NativeAOT binary in out/aot (published there if missing or older
 # than the sources), then its contents, control fields, man page, maintainer scripts and lintian.

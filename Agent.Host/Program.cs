@@ -1,9 +1,15 @@
 using Agent.Actors;
+using Agent.Actors.Channel;
 using Agent.Actors.Commands;
+using Agent.Actors.Service;
+using Agent.Actors.Settings;
 using Agent.Actors.State;
 using Agent.Protocol.Schema;
 using Akka.Actor;
 using Akka.Configuration;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
 
@@ -30,7 +36,9 @@ public static class Program
         }
         if (cli.Version)
         {
+            // qemu-ga's line first, unchanged, for the scripts that parse it; then which build this is.
             Console.Out.WriteLine($"QEMU Guest Agent {Agent.Actors.Commands.Control.InfoActor.Version}");
+            Console.Out.WriteLine($"{Identity.Program} {Identity.Version} (commit {Identity.Commit})");
             return 0;
         }
         if (cli.BlockRpcs.Contains("help") || cli.AllowRpcs.Contains("help"))
@@ -93,6 +101,42 @@ public static class Program
                 deferredPidFile: Agent.Actors.Processes.Daemon.IsDetachedChild && startsFrozen);
     }
 
+    /// <summary>
+    /// The composition root: Akka.Hosting on an empty application builder (no configuration sources, no
+    /// logging providers: configuration is our HOCON layering, logging is Serilog), the agent's root and
+    /// the service notifier in the ActorRegistry, and <see cref="AgentLifetime"/> instead of the console
+    /// lifetime, so SIGTERM stays ignored while filesystems are frozen.
+    /// </summary>
+    private static IHost BuildHost(Config akka, AgentSettings settings, FreezeState freeze, ServiceManager serviceManager)
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Services.AddSingleton(freeze);
+        builder.Services.AddSingleton(serviceManager);
+        builder.Services.AddSingleton<IHostLifetime, AgentLifetime>();
+        builder.Services.AddAkka("agent", (akkaBuilder, _) => akkaBuilder
+            .AddHocon(akka, HoconAddMode.Prepend)
+            .WithActors((system, registry) =>
+            {
+                // Subscribed before the agent starts, so the channel's first opening is not missed.
+                var notifier = system.ActorOf(ServiceNotifier.Props(serviceManager.Notify, "/user/agent/dispatcher",
+                    "/user/agent/channel", serviceManager.WatchdogInterval, Serving(settings)), "service-notifier");
+                system.EventStream.Subscribe(notifier, typeof(ChannelActor.Opened));
+                registry.Register<ServiceNotifier>(notifier);
+                registry.Register<AgentSupervisor>(system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent"));
+            }));
+        // Akka.Hosting's own factory creates the system with ActorSystem.Create(name, setup), which also
+        // reads App.config through System.Configuration (ConfigurationFactory.Load): unused, since the
+        // builder carries the whole configuration, and it hashes the executable's path with OpenSSL,
+        // which the release binary must not load (deploy/README.md). Registered last, this one wins: the
+        // same configuration through the overload that reads no App.config. It leaves out the setups
+        // the agent does not use (DI-resolved Props, the Microsoft.Extensions.Logging bridge, extensions).
+        builder.Services.AddSingleton(sp =>
+            ActorSystem.Create("agent", sp.GetRequiredService<AkkaConfigurationBuilder>().Configuration.Value));
+        return builder.Build();
+    }
+
+    private static string Serving(AgentSettings settings) => $"serving {settings.Channel.Method} {settings.Channel.Path}";
+
     /// <summary>A warning printed the way glib's default handler does, before (or without) our log.</summary>
     private static void GlibWarning(string message) =>
         Console.Error.Write($"\n** (process:{Environment.ProcessId}): WARNING **: {DateTime.Now:HH:mm:ss.fff}: {message}\n");
@@ -144,9 +188,11 @@ public static class Program
                         "and disabling non-fsfreeze-safe commands until guest-fsfreeze-thaw is issued, or filesystems are " +
                         $"manually unfrozen and the file {FrozenMarker.PathIn(settings.StateDir)} is removed");
 
+        using var serviceManager = ServiceManager.FromEnvironment();
         var level = settings.Verbose ? LogEventLevel.Verbose : LogEventLevel.Error;
         Serilog.Core.Logger Stderr() => new LoggerConfiguration().MinimumLevel.Is(level)
-            .WriteTo.Console(new QemuLogFormat(), standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
+            .WriteTo.Console(new QemuLogFormat(journalPriority: serviceManager.StderrIsJournal),
+                standardErrorFromLevel: LogEventLevel.Verbose).CreateLogger();
         Serilog.Core.Logger Target() => settings.LogFile.Length > 0
             ? new LoggerConfiguration().MinimumLevel.Is(level).WriteTo.File(new QemuLogFormat(), settings.LogFile).CreateLogger()
             : Stderr();
@@ -171,25 +217,25 @@ public static class Program
                 catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
             });
 
-        // A bare ActorSystem rather than Microsoft.Extensions.Hosting + Akka.Hosting: the agent has one
-        // root actor and no DI consumers, and the generic host cost ~10 ms of NativeAOT startup, ~5 MB
-        // of RSS and three more assemblies to root (bench/README.md has the figures).
         var akka = ConfigurationFactory.ParseString(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
                 "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config);
-        // Signals are owned before the system starts: one that arrives while it starts is kept, not
-        // lost to the runtime's default (exit 143).
-        using var lifetime = new AgentLifetime(freeze);
+        freeze.Subscribe(frozen => serviceManager.Notify(frozen
+            ? "STATUS=filesystems frozen: SIGTERM ignored until thawed"
+            : $"STATUS={Serving(settings)}"));
         var exitCode = 0;
         try
         {
-            using var system = ActorSystem.Create("agent", akka);
-            system.ActorOf(AgentSupervisor.Props(settings, freeze), "agent");
-            Log.Debug("Guest agent version {Version} started", Agent.Actors.Commands.Control.InfoActor.Version);
-            _ = lifetime.StopRequested.ContinueWith(_ =>
-                CoordinatedShutdown.Get(system).Run(CoordinatedShutdown.ClrExitReason.Instance));
-            // The agent also stops itself when its channel cannot be served.
+            using var host = BuildHost(akka, settings, freeze, serviceManager);
+            host.Start();
+            // qemu-ga's line, then which program and build wrote it.
+            Log.Debug("Guest agent version {QemuVersion} started ({Program} {Version}, commit {Commit})",
+                Agent.Actors.Commands.Control.InfoActor.Version, Identity.Program, Identity.Version, Identity.Commit);
+            // Returns when a signal stopped the host, or when the agent stopped itself (its channel cannot
+            // be served) and Akka.Hosting stopped the host after it.
+            host.WaitForShutdown();
+            var system = host.Services.GetRequiredService<ActorSystem>();
             system.WhenTerminated.Wait();
             exitCode = CoordinatedShutdown.Get(system).ShutdownReason is AgentSupervisor.ExitReason r ? r.ExitCode : 0;
         }

@@ -3,11 +3,23 @@ using Serilog.Formatting;
 
 namespace Agent.Host;
 
-/// <summary>qemu-ga's log line: "&lt;unix seconds&gt;.&lt;microseconds&gt;: &lt;level&gt;: &lt;message&gt;" with glib level names.</summary>
-public sealed class QemuLogFormat : ITextFormatter
+/// <summary>
+/// qemu-ga's log line: "&lt;unix seconds&gt;.&lt;microseconds&gt;: &lt;level&gt;: &lt;message&gt;" with glib level names.
+/// Written to the journal (stderr is $JOURNAL_STREAM), each line starts with its syslog priority
+/// ("&lt;3&gt;"), which journald strips and keeps as PRIORITY, at the levels glib's journald writer uses.
+/// </summary>
+public sealed class QemuLogFormat(bool journalPriority = false) : ITextFormatter
 {
     public void Format(LogEvent logEvent, TextWriter output)
     {
+        if (journalPriority)
+            output.Write(logEvent.Level switch
+            {
+                LogEventLevel.Fatal => "<3>",
+                LogEventLevel.Error or LogEventLevel.Warning => "<4>",
+                LogEventLevel.Information => "<6>",
+                _ => "<7>",
+            });
         var micros = (logEvent.Timestamp.ToUniversalTime() - DateTimeOffset.UnixEpoch).Ticks / 10;
         output.Write($"{micros / 1_000_000}.{micros % 1_000_000:D6}: ");
         output.Write(logEvent.Level switch

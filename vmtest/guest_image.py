@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the test guest: Debian's kernel (fetched with `apt-get download`, unpacked, never installed)
-and one initramfs holding busybox, ActorAgent (a self-contained publish) and Debian's qemu-ga, so both
+and one initramfs holding busybox, ActorAgent (the NativeAOT release binary) and Debian's qemu-ga, so both
 agents boot from the very same image; the kernel command line picks one (vmtest.agent=ours|qemu-ga).
 
     guest_image.py --agent-dir PUBLISH_DIR --cache CACHE_DIR      -> CACHE_DIR/vmlinuz, CACHE_DIR/initrd.img
@@ -26,9 +26,9 @@ MODULES = ["virtio_pci", "virtio_console", "virtio_blk", "virtio_rng", "crc32c_g
 # The kernel must have these built in: sleep states, hibernation, and a serial console for the log.
 KERNEL_OPTIONS = ["CONFIG_SUSPEND", "CONFIG_HIBERNATION", "CONFIG_ACPI_SLEEP", "CONFIG_DEVTMPFS",
                   "CONFIG_BLK_DEV_INITRD", "CONFIG_RD_GZIP", "CONFIG_SERIAL_8250_CONSOLE", "CONFIG_SWAP"]
-# .NET loads OpenSSL with dlopen (ldd cannot see it): Akka reads App.config through
-# System.Configuration, which hashes the executable's path with SHA, and aborts the process without it.
-DLOPENED = ["libssl.so.3", "libcrypto.so.3"]
+# Libraries loaded with dlopen, which ldd cannot see. None: the guest carries only what ldd names for
+# the NativeAOT binary and qemu-ga (deploy/check-libc-only.sh proves the agent needs no more).
+DLOPENED = []
 QEMU_GA = "/usr/sbin/qemu-ga"
 BUSYBOX = "/bin/busybox"
 
@@ -337,7 +337,7 @@ def build(agent_dir, cache):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--agent-dir", required=True, help="self-contained publish of Agent.Host")
+    ap.add_argument("--agent-dir", required=True, help="folder holding the NativeAOT Agent.Host")
     ap.add_argument("--cache", required=True, help="where the kernel .deb, vmlinuz and initrd.img go")
     opts = ap.parse_args()
     if not os.path.exists(os.path.join(opts.agent_dir, "Agent.Host")):

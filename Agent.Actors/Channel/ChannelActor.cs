@@ -23,6 +23,8 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     public sealed record BytesReceived(long Conn, byte[] Data);
     public sealed record ClientDisconnected(long Conn);
     public sealed record TransportFailed(string Reason);
+    /// <summary>Published on the event stream each time the transport opens (systemd readiness, Agent.Host).</summary>
+    public sealed record Opened(string Method, string Path);
 
     private sealed record WriteDone(long Seq, long Conn, Exception? Error);
     private sealed record WriteTimedOut(long Seq);
@@ -128,6 +130,7 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
         {
             _transport = _openTransport();
             _transport.Start(Self);
+            Context.System.EventStream.Publish(new Opened(_settings.Method, _settings.Path));
         }
         catch (Exception ex)
         {

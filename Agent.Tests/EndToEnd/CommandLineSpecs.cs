@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace Agent.Tests.EndToEnd;
 
@@ -31,11 +32,16 @@ public sealed class CommandLineSpecs
     }
 
     [Fact]
-    public async Task Version_prints_the_emulated_qemu_version()
+    public async Task Version_prints_the_followed_qemu_version_first_then_our_build()
     {
         var (code, stdout, _) = await RunAsync("-V");
         Assert.Equal(0, code);
-        Assert.Equal("QEMU Guest Agent 10.2.50\n", stdout);
+        var lines = stdout.Split('\n');
+        // qemu-ga's own line, unchanged, for scripts that parse it.
+        Assert.Equal("QEMU Guest Agent 10.2.50", lines[0]);
+        Assert.Matches(@"^ActorAgent \d+\.\d+\.\d+ \(commit [0-9a-f]{12}\)$", lines[1]);
+        Assert.Equal(3, lines.Length);
+        Assert.Equal("", lines[2]);
     }
 
     [Fact]
@@ -98,7 +104,7 @@ public sealed class CommandLineSpecs
             var lines = File.ReadAllLines(log);
             Assert.NotEmpty(lines);
             Assert.All(lines, l => Assert.Matches(@"^\d+\.\d{6}: (error|critical|warning|message|info|debug): ", l));
-            Assert.Contains(lines, l => l.Contains("Guest agent version 10.2.50 started"));
+            Assert.Contains(lines, l => Regex.IsMatch(l, @"Guest agent version 10\.2\.50 started \(ActorAgent \d+\.\d+\.\d+, commit [0-9a-f]{12}\)$"));
         }
         finally
         {

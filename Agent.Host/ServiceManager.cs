@@ -1,0 +1,90 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Agent.Host;
+
+/// <summary>
+/// The service manager as systemd presents it to a Type=notify service, without libsystemd:
+/// notifications are datagrams to $NOTIFY_SOCKET (a path, or an abstract name written with a leading
+/// '@'), the watchdog interval is $WATCHDOG_USEC (for us only when $WATCHDOG_PID is unset or ours), and
+/// stderr is the journal when its inode matches $JOURNAL_STREAM ("device:inode"). Without
+/// $NOTIFY_SOCKET every notification is dropped. See sd_notify(3), sd_watchdog_enabled(3).
+/// </summary>
+public sealed class ServiceManager : IDisposable
+{
+    private readonly Socket? _socket;
+    private readonly UnixDomainSocketEndPoint? _endPoint;
+
+    private ServiceManager(string? notifySocket, TimeSpan? watchdogInterval, bool stderrIsJournal)
+    {
+        WatchdogInterval = watchdogInterval;
+        StderrIsJournal = stderrIsJournal;
+        if (string.IsNullOrEmpty(notifySocket) || (notifySocket[0] != '/' && notifySocket[0] != '@')) return;
+        _endPoint = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? '\0' + notifySocket[1..] : notifySocket);
+        // Non-blocking: a notification is sent from inside FreezeState.Set too, and a service manager
+        // that stopped reading must not hold up a freeze; a notification it cannot take is dropped.
+        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+    }
+
+    public static ServiceManager FromEnvironment()
+    {
+        TimeSpan? watchdog = null;
+        var pid = Environment.GetEnvironmentVariable("WATCHDOG_PID");
+        if (long.TryParse(Environment.GetEnvironmentVariable("WATCHDOG_USEC"), out var usec) && usec > 0 &&
+            (string.IsNullOrEmpty(pid) || pid == Environment.ProcessId.ToString()))
+            // Half the timeout, as sd_watchdog_enabled(3) advises: one lost keep-alive is not yet a restart.
+            watchdog = TimeSpan.FromMicroseconds(usec / 2.0);
+        var manager = new ServiceManager(Environment.GetEnvironmentVariable("NOTIFY_SOCKET"), watchdog,
+            JournalStreamIs(Environment.GetEnvironmentVariable("JOURNAL_STREAM"), "/proc/self/fd/2"));
+        // Children (guest-exec, helpers, hooks) must not talk to systemd in our name.
+        foreach (var name in new[] { "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM" })
+            Environment.SetEnvironmentVariable(name, null);
+        return manager;
+    }
+
+    /// <summary>Keep-alive interval, when the service manager watches us.</summary>
+    public TimeSpan? WatchdogInterval { get; }
+
+    /// <summary>Whether log lines go to journald through stderr (they then carry a "&lt;N&gt;" priority prefix).</summary>
+    public bool StderrIsJournal { get; }
+
+    /// <summary>Sends "KEY=VALUE" lines; errors are ignored, as sd_notify's callers do.</summary>
+    public void Notify(string state)
+    {
+        if (_socket is null) return;
+        try
+        {
+            _socket.SendTo(Encoding.UTF8.GetBytes(state), _endPoint!);
+        }
+        catch (SocketException)
+        {
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>$JOURNAL_STREAM names stderr when its inode is the one fd 2 points at (a socket: "socket:[inode]").</summary>
+    public static bool JournalStreamIs(string? journalStream, string fdLink)
+    {
+        if (string.IsNullOrEmpty(journalStream)) return false;
+        var colon = journalStream.IndexOf(':');
+        if (colon < 0) return false;
+        string? target;
+        try
+        {
+            target = new FileInfo(fdLink).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+        return target == $"socket:[{journalStream[(colon + 1)..]}]";
+    }
+
+    public void Dispose() => _socket?.Dispose();
+}
