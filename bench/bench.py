@@ -31,7 +31,7 @@ import time
 ALLOWED = {
     "guest-ping", "guest-info", "guest-get-osinfo", "guest-network-get-interfaces", "guest-get-fsinfo",
     "guest-file-open", "guest-file-write", "guest-file-read", "guest-file-close",
-    "guest-exec", "guest-exec-status",
+    "guest-exec", "guest-exec-status", "__org.actoragent_guest-exec-read-output",
 }
 
 CHUNK = 48 * 1024
