@@ -35,8 +35,25 @@ public sealed class GuestControlEndToEndSpecs : IDisposable
             """);
     }
 
-    private Task<AgentProcess> Start(params string[] extra) =>
-        AgentProcess.StartOursAsync(["-c", Conf, "-t", StateDir, .. extra]);
+    /// <summary>
+    /// Starts the agent and, unless it starts frozen (osinfo is then disabled), proves it answers from
+    /// the fake tree (a canary os-release) before any test sends a command that changes state.
+    /// </summary>
+    private async Task<AgentProcess> Start(params string[] extra)
+    {
+        var canary = $"canary-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(Path.Combine(_root, "etc"));
+        File.WriteAllText(Path.Combine(_root, "etc", "os-release"), $"ID={canary}\n");
+        var agent = await AgentProcess.StartOursAsync(["-c", Conf, "-t", StateDir, .. extra]);
+        if (File.Exists(FrozenMarker.PathIn(StateDir))) return agent;
+        var osinfo = await agent.RoundTripAsync("{\"execute\": \"guest-get-osinfo\"}");
+        if (!osinfo.Contains($"\"id\": \"{canary}\""))
+        {
+            await agent.DisposeAsync();
+            throw new InvalidOperationException($"the agent does not read the fake guest ({osinfo}); nothing was sent");
+        }
+        return agent;
+    }
 
     private void Helper(string name, string body)
     {

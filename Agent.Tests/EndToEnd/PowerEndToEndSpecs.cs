@@ -14,9 +14,19 @@ public sealed class PowerEndToEndSpecs : IDisposable
     {
         var conf = Path.Combine(_guest.Root, "agent.conf");
         File.WriteAllText(conf, _guest.Hocon(agentHocon));
+        // A canary only the fake tree holds: the agent must answer from it before any test sends a
+        // command that changes state, so a regression in reading -c can never reach this machine's
+        // /sys/power or its helpers.
+        var canary = $"canary-{Guid.NewGuid():N}";
+        Directory.CreateDirectory(Path.Combine(_guest.Root, "etc"));
+        File.WriteAllText(Path.Combine(_guest.Root, "etc", "os-release"), $"ID={canary}\n");
         var agent = await AgentProcess.StartOursAsync("-c", conf);
-        // Power commands are only ever sent to an agent that points into the fake guest.
-        Assert.Contains(_guest.Root, File.ReadAllText(conf));
+        var osinfo = await agent.RoundTripAsync("{\"execute\": \"guest-get-osinfo\"}");
+        if (!osinfo.Contains($"\"id\": \"{canary}\""))
+        {
+            await agent.DisposeAsync();
+            throw new InvalidOperationException($"the agent does not read the fake guest ({osinfo}); no power command was sent");
+        }
         return agent;
     }
 
