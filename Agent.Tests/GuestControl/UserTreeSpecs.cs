@@ -192,12 +192,15 @@ public sealed partial class UserTreeSpecs : GuestControlSpecBase
     [Fact]
     public async Task Root_owned_links_above_the_home_are_followed()
     {
-        // Like /home -> /var/home: a link in directories only root can write. /tmp is world-writable,
-        // so this tree lives under the test binaries (root's, 0755 all the way up).
-        var tree = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, $"usertree-{Guid.NewGuid():N}")).FullName;
+        // Like /home -> /var/home: a link in directories only root can write. /tmp is world-writable, and
+        // so may be wherever the repository was cloned, so this tree lives under root's own ~/.cache
+        // (root's all the way up), as the VM stage's cache does.
+        var cache = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "actoragent-tests");
+        Directory.CreateDirectory(cache, (UnixFileMode)0b111_101_101);
+        var tree = Directory.CreateDirectory(Path.Combine(cache, $"usertree-{Guid.NewGuid():N}"), (UnixFileMode)0b111_101_101).FullName;
         try
         {
-            Assert.Equal("0:0", Stat.Owner(AppContext.BaseDirectory));
+            Assert.Equal("0:0", Stat.Owner(cache));
             var varHome = Path.Combine(tree, "var", "home", "bob");
             Directory.CreateDirectory(Path.Combine(varHome, ".ssh"));
             File.WriteAllText(Path.Combine(varHome, ".ssh", "authorized_keys"), "algo bob-key");
