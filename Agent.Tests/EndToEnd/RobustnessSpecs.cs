@@ -68,7 +68,6 @@ public sealed class RobustnessSpecs
         try
         {
             await using var agent = await AgentProcess.StartOursAsync("-c", conf);
-            var rssBefore = RssKiB(agent.Pid);
             // Write far more than the socket buffers hold, never reading a reply. An agent that kept
             // reading would take it all (hundreds of MB in this window); ours stops reading.
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(8));
@@ -83,11 +82,9 @@ public sealed class RobustnessSpecs
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or SocketException or TimeoutException) { }
-            var rssAfter = RssKiB(agent.Pid);
+            // The intake bound is the functional check; RSS while a host stalls is measured by
+            // bench/memory.py, not asserted here.
             Assert.True(sent < 32L << 20, $"the agent accepted {sent >> 20} MiB from a host that never reads");
-            // The intake bound above is the precise check; RSS is a coarse backstop (a JIT build under a
-            // loaded CI grows its heap before collecting), far below what buffering the flood would take.
-            Assert.True(rssAfter - rssBefore < 256 * 1024, $"RSS grew from {rssBefore} KiB to {rssAfter} KiB");
             // The stalled client was dropped mid-line; a new host resynchronises and is served.
             agent.CloseConnection();
             await agent.ConnectAsync();
@@ -127,8 +124,4 @@ public sealed class RobustnessSpecs
         }
         Assert.Equal(0, await agent.TerminateAsync());
     }
-
-    private static long RssKiB(int pid) =>
-        File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("VmRSS:"))
-            .Select(l => long.Parse(l.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])).Single();
 }
