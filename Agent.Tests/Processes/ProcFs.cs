@@ -17,6 +17,13 @@ public static class ProcFs
         return zombies;
     }
 
+    /// <summary>
+    /// Zombies that were not there in <paramref name="before"/>: a burst test answers for the children
+    /// it made, not for one another test in this process left behind.
+    /// </summary>
+    public static IReadOnlyList<int> NewZombieChildren(IReadOnlyCollection<int> before) =>
+        ZombieChildren().Except(before).ToArray();
+
     /// <summary>State letter and parent of a process, or null when it no longer exists.</summary>
     public static (char State, int ParentPid)? Stat(int pid)
     {
