@@ -520,16 +520,7 @@ def main():
             vm.stop()
     report.timing("whole systemd stage", time.time() - began)
 
-    print("timings (TCG, pc machine, -m %d):" % opts.mem)
-    for name, seconds in report.timings:
-        print(f"  {seconds:7.2f}s  {name}")
-    if report.failed or opts.keep:
-        print(f"logs kept in {opts.workdir}")
-    else:
-        shutil.rmtree(opts.workdir, ignore_errors=True)
-    passed = len(report.results) - report.failed
-    print(f"{passed} passed, {report.failed} failed")
-    return 1 if report.failed else 0
+    return report.finish(opts)
 
 
 if __name__ == "__main__":

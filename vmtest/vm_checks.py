@@ -68,6 +68,18 @@ class Report:
     def failed(self):
         return sum(1 for _, ok, _ in self.results if not ok)
 
+    def finish(self, opts):
+        """Prints the timings and the closing totals line, keeps the logs of a failed run; the exit code."""
+        print("timings (TCG, pc machine, -m %d):" % opts.mem)
+        for name, seconds in self.timings:
+            print(f"  {seconds:7.2f}s  {name}")
+        if self.failed or opts.keep:
+            print(f"logs kept in {opts.workdir}")
+        else:
+            shutil.rmtree(opts.workdir, ignore_errors=True)
+        print(f"{len(self.results) - self.failed} passed, {self.failed} failed")
+        return 1 if self.failed else 0
+
 
 def log(msg):
     print(f"  [{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -768,16 +780,7 @@ def main():
             vm.stop()
     report.timing("whole VM test", time.time() - began)
 
-    print("timings (TCG, pc machine, -m %d):" % opts.mem)
-    for name, seconds in report.timings:
-        print(f"  {seconds:7.2f}s  {name}")
-    if report.failed or opts.keep:
-        print(f"logs kept in {opts.workdir}")
-    else:
-        shutil.rmtree(opts.workdir, ignore_errors=True)
-    passed = len(report.results) - report.failed
-    print(f"{passed} passed, {report.failed} failed")
-    return 1 if report.failed else 0
+    return report.finish(opts)
 
 
 if __name__ == "__main__":
