@@ -304,8 +304,10 @@ public sealed class ExecSpecs(ITestOutputHelper output) : ExecSpecBase(output)
         var exec = Exec(DefaultSettings with { StatusRetention = TimeSpan.FromMilliseconds(300) });
         var pid = Member(await Ok(exec, "guest-exec", ("path", S("true")), (ExecActor.KeepResultArgument, JsonBool.True)), "pid");
         await WaitExited(exec, pid);
+        // Each status read of a kept result starts its retention over, so polls come less often than it.
         await AwaitAssertAsync(async () =>
-            Assert.Equal($"PID {pid} does not exist", await Fails(exec, "guest-exec-status", ("pid", I(pid)))), Patience);
+            Assert.Equal($"PID {pid} does not exist", await Fails(exec, "guest-exec-status", ("pid", I(pid)))),
+            Patience, TimeSpan.FromSeconds(1));
     }
 
     [Fact]
