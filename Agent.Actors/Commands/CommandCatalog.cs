@@ -48,6 +48,6 @@ public static class CommandCatalog
         Users.PasswordActor.Family,
         Users.AuthorizedKeysActor.Family,
         Time.SetTimeActor.Family,
-        SystemInfo.IdentityActor.Family,
+        System.IdentityActor.Family,
     ];
 }

@@ -45,19 +45,19 @@ public sealed class FakeTree : IDisposable
     /// <summary>glibc struct utmp records (384 bytes each, little-endian).</summary>
     public FakeTree Utmp(string relative, params (short Type, string User, int Seconds, int Microseconds)[] records)
     {
-        var data = new byte[records.Length * Actors.Commands.Users.Utmp.RecordSize];
+        var data = new byte[records.Length * Actors.Platform.Utmp.RecordSize];
         for (var i = 0; i < records.Length; i++)
         {
-            var r = data.AsSpan(i * Actors.Commands.Users.Utmp.RecordSize, Actors.Commands.Users.Utmp.RecordSize);
+            var r = data.AsSpan(i * Actors.Platform.Utmp.RecordSize, Actors.Platform.Utmp.RecordSize);
             var (type, user, sec, usec) = records[i];
-            BinaryPrimitives.WriteInt16LittleEndian(r[Actors.Commands.Users.Utmp.TypeOffset..], type);
-            BinaryPrimitives.WriteInt32LittleEndian(r[Actors.Commands.Users.Utmp.PidOffset..], 1000 + i);
-            Encoding.ASCII.GetBytes($"pts/{i}").CopyTo(r[Actors.Commands.Users.Utmp.LineOffset..]);
+            BinaryPrimitives.WriteInt16LittleEndian(r[Actors.Platform.Utmp.TypeOffset..], type);
+            BinaryPrimitives.WriteInt32LittleEndian(r[Actors.Platform.Utmp.PidOffset..], 1000 + i);
+            Encoding.ASCII.GetBytes($"pts/{i}").CopyTo(r[Actors.Platform.Utmp.LineOffset..]);
             // A 32-byte name fills ut_user with no terminating NUL; the host field after it must not leak in.
-            Encoding.UTF8.GetBytes(user).CopyTo(r.Slice(Actors.Commands.Users.Utmp.UserOffset, Actors.Commands.Users.Utmp.UserLength));
-            Encoding.ASCII.GetBytes("host.example").CopyTo(r[Actors.Commands.Users.Utmp.HostOffset..]);
-            BinaryPrimitives.WriteInt32LittleEndian(r[Actors.Commands.Users.Utmp.TimeOffset..], sec);
-            BinaryPrimitives.WriteInt32LittleEndian(r[(Actors.Commands.Users.Utmp.TimeOffset + 4)..], usec);
+            Encoding.UTF8.GetBytes(user).CopyTo(r.Slice(Actors.Platform.Utmp.UserOffset, Actors.Platform.Utmp.UserLength));
+            Encoding.ASCII.GetBytes("host.example").CopyTo(r[Actors.Platform.Utmp.HostOffset..]);
+            BinaryPrimitives.WriteInt32LittleEndian(r[Actors.Platform.Utmp.TimeOffset..], sec);
+            BinaryPrimitives.WriteInt32LittleEndian(r[(Actors.Platform.Utmp.TimeOffset + 4)..], usec);
         }
         var full = Path(relative);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);

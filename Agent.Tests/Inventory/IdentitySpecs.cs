@@ -1,4 +1,4 @@
-using Agent.Actors.Commands.SystemInfo;
+using Agent.Actors.Commands.System;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;

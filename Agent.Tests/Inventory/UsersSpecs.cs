@@ -1,4 +1,5 @@
 using Agent.Actors.Commands.Users;
+using Agent.Actors.Platform;
 using Agent.Protocol.Json;
 using Xunit.Abstractions;
 

@@ -136,7 +136,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         try
         {
-            return System.Text.Encoding.Latin1.GetString(GuestFiles.ReadAllBytes(dir + name, max));
+            return global::System.Text.Encoding.Latin1.GetString(GuestFiles.ReadAllBytes(dir + name, max));
         }
         catch (FileNotFoundException) { return null; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -199,7 +199,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         var path = GuestFiles.Under(_settings.Paths.Procfs, "/loadavg");
         string text;
-        try { text = System.Text.Encoding.UTF8.GetString(GuestFiles.ReadAllBytes(path)); }
+        try { text = global::System.Text.Encoding.UTF8.GetString(GuestFiles.ReadAllBytes(path)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"cannot query load average: {GuestFiles.ErrnoText(ex)}");

@@ -1,6 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.Processes;
-using Agent.Actors.Commands.Storage;
 using Agent.Actors.Platform;
 using Agent.Actors.State;
 using Agent.Protocol.Json;

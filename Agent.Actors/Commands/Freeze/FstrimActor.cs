@@ -1,4 +1,3 @@
-using Agent.Actors.Commands.Storage;
 using Agent.Actors.Platform;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;

@@ -1,6 +1,6 @@
 using Akka.Configuration;
 
-namespace Agent.Actors.Processes;
+namespace Agent.Actors.Settings;
 
 /// <summary><c>agent.processes</c>: how children are reaped, and how much helper output is kept.</summary>
 public sealed record ProcessSettings(TimeSpan ReapSweepInterval, int HelperOutputLimit)

@@ -1,4 +1,7 @@
-namespace Agent.Actors.Processes;
+using Agent.Actors.Platform;
+using Agent.Actors.Processes;
+
+namespace Agent.Host;
 
 /// <summary>
 /// qemu-ga's -d without fork(): forking a multithreaded .NET process is unsafe, so the agent starts
@@ -12,7 +15,7 @@ public static class Daemon
     public static bool IsDetachedChild => Environment.GetEnvironmentVariable(ChildMarker) == "1";
 
     /// <summary>In the detached copy: files it creates are private, as qemu-ga's umask 077 makes them.</summary>
-    public static void EnterDetachedChild() => Platform.Native.Umask(0x3F);
+    public static void EnterDetachedChild() => Native.Umask(0x3F);
 
     /// <summary>Starts the detached copy; returns 0 or the errno of the failed spawn.</summary>
     public static int Detach(string executable, IReadOnlyList<string> arguments)

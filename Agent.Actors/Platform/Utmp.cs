@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Agent.Actors.Commands.Users;
+namespace Agent.Actors.Platform;
 
 /// <summary>One utmp record's fields that guest-get-users uses.</summary>
 public sealed record UtmpRecord(short Type, string User, int Seconds, int Microseconds);

@@ -1,7 +1,7 @@
 using System.Text;
-using Agent.Actors.Platform;
+using Agent.Actors.Commands;
 
-namespace Agent.Actors.Commands.Storage;
+namespace Agent.Actors.Platform;
 
 /// <summary>A mount qemu-ga would report, freeze or trim: directory, filesystem type and the block device's number.</summary>
 public sealed record Mount(string Directory, string Type, DeviceNumber Device);

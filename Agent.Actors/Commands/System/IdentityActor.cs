@@ -3,7 +3,7 @@ using Agent.Actors.Settings;
 using Agent.Protocol.Json;
 using Akka.Actor;
 
-namespace Agent.Actors.Commands.SystemInfo;
+namespace Agent.Actors.Commands.System;
 
 /// <summary>guest-get-osinfo, guest-get-host-name, guest-get-time and guest-get-timezone: who and when the guest is.</summary>
 public sealed class IdentityActor : CommandActor

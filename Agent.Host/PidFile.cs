@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
 
-namespace Agent.Actors.State;
+namespace Agent.Host;
 
 /// <summary>
 /// The pidfile of a daemonized agent (util/oslib-posix.c, qemu_write_pidfile): mode 0600, "&lt;pid&gt;\n", held under an fcntl write

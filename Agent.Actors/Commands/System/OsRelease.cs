@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Agent.Actors.Commands.SystemInfo;
+namespace Agent.Actors.Commands.System;
 
 /// <summary>
 /// os-release as qemu-ga reads it: a GKeyFile with "[os-release]" prepended (so a line GKeyFile
