@@ -21,7 +21,7 @@ public abstract class FamilySpec : Akka.TestKit.Xunit2.TestKit
 
     protected static JsonInt I(long value) => new(value);
     protected static JsonString S(string value) => new(value);
-    protected static JsonString B64(string text) => new(Convert.ToBase64String(System.Text.Encoding.Latin1.GetBytes(text)));
+    protected static JsonString B64(string text) => new(Convert.ToBase64String(global::System.Text.Encoding.Latin1.GetBytes(text)));
 
     /// <summary>Runs a command that must succeed and returns its value.</summary>
     protected async Task<JsonValue> Ok(IActorRef family, string command, params (string, JsonValue?)[] args)
