@@ -1,10 +1,12 @@
 using System.Text;
-using Agent.Actors.Commands;
 
 namespace Agent.Actors.Platform;
 
 /// <summary>A mount qemu-ga would report, freeze or trim: directory, filesystem type and the block device's number.</summary>
 public sealed record Mount(string Directory, string Type, DeviceNumber Device);
+
+/// <summary>Neither mount list could be read; the message is qemu-ga's text for it.</summary>
+public sealed class MountTableException(string message) : Exception(message);
 
 /// <summary>
 /// qemu-ga's mount list (HEAD ≥ 10.0): &lt;procfs&gt;/self/mountinfo, falling back to
@@ -13,6 +15,7 @@ public sealed record Mount(string Directory, string Type, DeviceNumber Device);
 /// </summary>
 public static class MountTable
 {
+    /// <exception cref="MountTableException">neither &lt;procfs&gt;/self/mountinfo nor /self/mounts can be read.</exception>
     public static IReadOnlyList<Mount> Read(string procfs, IFilesystemStats stats)
     {
         var mountinfo = GuestFiles.Under(procfs, "/self/mountinfo");
@@ -48,7 +51,7 @@ public static class MountTable
         try { data = GuestFiles.ReadAllBytes(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new CommandException($"failed to open mtab file: '{path}'");
+            throw new MountTableException($"failed to open mtab file: '{path}'");
         }
         var mounts = new List<Mount>();
         foreach (var line in Encoding.Latin1.GetString(data).Split('\n'))

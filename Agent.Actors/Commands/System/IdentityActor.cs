@@ -5,12 +5,12 @@ using Akka.Actor;
 
 namespace Agent.Actors.Commands.System;
 
-/// <summary>guest-get-osinfo, guest-get-host-name, guest-get-time and guest-get-timezone: who and when the guest is.</summary>
+/// <summary>guest-get-osinfo, guest-get-host-name and guest-get-timezone: who and where the guest is.</summary>
 public sealed class IdentityActor : CommandActor
 {
     public static readonly CommandFamily Family = new(
         "identity",
-        ["guest-get-osinfo", "guest-get-host-name", "guest-get-time", "guest-get-timezone"],
+        ["guest-get-osinfo", "guest-get-host-name", "guest-get-timezone"],
         ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel, IClock clock) =>
@@ -33,8 +33,6 @@ public sealed class IdentityActor : CommandActor
         _clock = clock;
         Handle("guest-get-osinfo", _ => OsInfo());
         Handle("guest-get-host-name", _ => HostName());
-        // g_get_real_time() is in microseconds; the reply is in nanoseconds.
-        Handle("guest-get-time", _ => new JsonInt(_clock.UnixMicroseconds() * 1000));
         Handle("guest-get-timezone", _ => Timezone());
     }
 

@@ -9,8 +9,8 @@ public sealed class HardwareActorSpecs(ITestOutputHelper output) : InventoryTest
 {
     private readonly FakeTree _tree = new();
 
-    private Akka.Actor.IActorRef Hardware(long clockTicks = 100) =>
-        Sys.ActorOf(HardwareActor.Props(SettingsFor(_tree), new FakeKernel(clockTicks: clockTicks)));
+    private Akka.Actor.IActorRef Hardware() =>
+        Sys.ActorOf(HardwareActor.Props(SettingsFor(_tree)));
 
     [Fact]
     public async Task Vcpus_follow_readdir_order_and_a_cpu_without_online_cannot_be_offlined()
@@ -80,46 +80,6 @@ public sealed class HardwareActorSpecs(ITestOutputHelper output) : InventoryTest
         _tree.Dir("sys/devices/system/memory/power");
         Assert.Equal("guest reported zero memory blocks!", (await Fails(hardware, "guest-get-memory-blocks")).Desc);
         Assert.Equal("open sysfs file \"block_size_bytes\": No such file or directory", (await Fails(hardware, "guest-get-memory-block-info")).Desc);
-    }
-
-    [Fact]
-    public async Task Cpustats_convert_ticks_to_milliseconds_and_add_columns_as_the_kernel_has_them()
-    {
-        _tree.File("proc/stat", """
-            cpu  1000 20 300 40000 50 0 6 0 0 0
-            cpu0 100 2 30 4000 5 1 6 7 8 9
-            cpu1 200 0 60 8000 10 3 4
-            cpu2 1 2 3 4
-            intr 12345 0 0
-            ctxt 999
-            cpu3 1 2 3
-            cpu4 9 9 9 9
-
-            """);
-
-        var stats = await Succeeds(Hardware(clockTicks: 250), "guest-get-cpustats");
-
-        // 250 ticks per second: 1 tick = 4 ms. The walk ends at cpu3's short line, as qemu-ga's does.
-        Assert.Equal(Json.Canonical("""
-            [{"type":"linux","cpu":0,"user":400,"nice":8,"system":120,"idle":16000,"iowait":20,"irq":4,"softirq":24,"steal":28,"guest":32,"guestnice":36},
-             {"type":"linux","cpu":1,"user":800,"nice":0,"system":240,"idle":32000,"iowait":40,"irq":12,"softirq":16},
-             {"type":"linux","cpu":2,"user":4,"nice":8,"system":12,"idle":16}]
-            """), Json.Text(stats));
-    }
-
-    [Fact]
-    public async Task Load_reads_the_three_averages_as_doubles()
-    {
-        _tree.File("proc/loadavg", "0.50 1.25 12.00 3/456 7890\n");
-        var hardware = Hardware();
-
-        var load = (JsonObject)await Succeeds(hardware, "guest-get-load");
-
-        Assert.Equal("""{"load1m":0.5,"load5m":1.25,"load15m":12}""", Json.Text(load));
-        Assert.IsType<JsonDouble>(load["load15m"]);
-
-        File.Delete(_tree.Path("proc/loadavg"));
-        Assert.Equal("cannot query load average: No such file or directory", (await Fails(hardware, "guest-get-load")).Desc);
     }
 
     public new void Dispose()
