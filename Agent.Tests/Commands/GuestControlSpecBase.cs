@@ -15,10 +15,10 @@ namespace Agent.Tests.Commands;
 /// Families that change the guest, over a <see cref="FakeGuest"/> (fake sysfs, etc and helper scripts
 /// in a temp folder) and fake seams, under virtual time.
 /// </summary>
-public abstract class GuestControlSpecBase : FakeGuestSpec
+public abstract class GuestControlSpecBase : FamilySpec
 {
     protected GuestControlSpecBase(ITestOutputHelper output)
-        : base(output)
+        : base(output, virtualTime: true)
     {
     }
 

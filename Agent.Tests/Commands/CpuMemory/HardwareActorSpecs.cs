@@ -5,7 +5,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.CpuMemory;
 
-public sealed class HardwareActorSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class HardwareActorSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     private readonly FakeTree _tree = new();
 
@@ -38,7 +38,7 @@ public sealed class HardwareActorSpecs(ITestOutputHelper output) : InventoryTest
     [Fact]
     public async Task Vcpus_without_the_cpu_directory_fail_with_qemus_text()
     {
-        var error = await Fails(Hardware(), "guest-get-vcpus");
+        var error = await Error(Hardware(), "guest-get-vcpus");
         Assert.Equal($"failed to list entries: {_tree.Path("sys/devices/system/cpu")}: No such file or directory", error.Desc);
     }
 
@@ -74,12 +74,12 @@ public sealed class HardwareActorSpecs(ITestOutputHelper output) : InventoryTest
     {
         var hardware = Hardware();
         Assert.Equal(JsonArray.Empty, await Succeeds(hardware, "guest-get-memory-blocks"));
-        var error = await Fails(hardware, "guest-get-memory-block-info");
+        var error = await Error(hardware, "guest-get-memory-block-info");
         Assert.Equal($"open(\"{_tree.Path("sys/devices/system/memory/")}\"): No such file or directory", error.Desc);
 
         _tree.Dir("sys/devices/system/memory/power");
-        Assert.Equal("guest reported zero memory blocks!", (await Fails(hardware, "guest-get-memory-blocks")).Desc);
-        Assert.Equal("open sysfs file \"block_size_bytes\": No such file or directory", (await Fails(hardware, "guest-get-memory-block-info")).Desc);
+        Assert.Equal("guest reported zero memory blocks!", (await Error(hardware, "guest-get-memory-blocks")).Desc);
+        Assert.Equal("open sysfs file \"block_size_bytes\": No such file or directory", (await Error(hardware, "guest-get-memory-block-info")).Desc);
     }
 
     public new void Dispose()

@@ -167,13 +167,13 @@ public sealed class FreezeActorSpecs(ITestOutputHelper output) : FreezeSpecBase(
         HookScript("sleep 600");
         var family = Family($"hook = \"{Hook}\", hook-timeout = 30s");
         family.Tell(new Actors.Commands.Execute(1, "guest-fsfreeze-freeze", JsonObject.Empty), TestActor);
-        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook freeze")), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook freeze")), Patience);
 
         Clock.Advance(TimeSpan.FromSeconds(29));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
         Clock.Advance(TimeSpan.FromSeconds(1));
 
-        var failed = Assert.IsType<Actors.Commands.CommandFailed>(await ExpectMsgAsync<object>(Wait));
+        var failed = Assert.IsType<Actors.Commands.CommandFailed>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("child process has failed to execute fsfreeze hook: it did not finish within 30s and was killed", failed.Error.Desc);
         Assert.Empty(Filesystems.Calls);
         Assert.Equal("thawed", await Status(family));
@@ -193,7 +193,7 @@ public sealed class FreezeActorSpecs(ITestOutputHelper output) : FreezeSpecBase(
 
         Clock.Advance(TimeSpan.FromSeconds(1));
         await ExpectFrozenState(false);
-        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook thaw")), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook thaw")), Patience);
         Assert.False(Filesystems.AnyFrozen);
         Assert.False(File.Exists(Marker));
         Assert.Equal("thawed", await Status(family));
@@ -210,13 +210,13 @@ public sealed class FreezeActorSpecs(ITestOutputHelper output) : FreezeSpecBase(
 
         Clock.Advance(TimeSpan.FromSeconds(60));
         await ExpectFrozenState(false); // filesystems thawed; the auto-thaw's hook is still running
-        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook thaw")), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("fsfreeze-hook thaw")), Patience);
         family.Tell(new Actors.Commands.Execute(100, "guest-fsfreeze-thaw", JsonObject.Empty), TestActor);
         Assert.Equal("thawed", await Status(family));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
 
         File.WriteAllText(go, "");
-        var thawed = Assert.IsType<Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+        var thawed = Assert.IsType<Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal(100, thawed.Seq);
         Assert.Equal(new JsonInt(0), thawed.Value);
         Assert.Equal(["fsfreeze-hook freeze", "fsfreeze-hook thaw", "fsfreeze-hook thaw"], Guest.Calls());
@@ -255,7 +255,7 @@ public sealed class FreezeActorSpecs(ITestOutputHelper output) : FreezeSpecBase(
         Assert.Equal(callsBefore, Filesystems.Calls.Count);
 
         Clock.Advance(TimeSpan.FromSeconds(30)); // the second freeze's own deadline
-        await AwaitConditionAsync(() => Task.FromResult(!Filesystems.AnyFrozen), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(!Filesystems.AnyFrozen), Patience);
     }
 
     [Fact]

@@ -18,7 +18,7 @@ namespace Agent.Tests.Commands.Freeze;
 /// The fsfreeze family over a fake guest (procfs mountinfo, state dir, hook scripts in a temp folder)
 /// and <see cref="FakeFilesystems"/> in place of the ioctls, under virtual time.
 /// </summary>
-public abstract class FreezeSpecBase : FakeGuestSpec
+public abstract class FreezeSpecBase : FamilySpec
 {
     /// <summary>Mount order; HEAD drops the bind mount of 254:3 and everything with major 0.</summary>
     protected const string MountInfo = """
@@ -44,7 +44,7 @@ public abstract class FreezeSpecBase : FakeGuestSpec
     protected string Hook => Path.Combine(Guest.Bin, "fsfreeze-hook");
 
     protected FreezeSpecBase(ITestOutputHelper output)
-        : base(output)
+        : base(output, virtualTime: true)
     {
         Directory.CreateDirectory(StateDir);
         Guest.Proc("self/mountinfo", MountInfo.Replace("\r", "") + "\n");
@@ -77,7 +77,7 @@ public abstract class FreezeSpecBase : FakeGuestSpec
         Assert.IsType<JsonString>(await Succeeds(family, "guest-fsfreeze-status")).Value;
 
     protected async Task ExpectFrozenState(bool frozen) =>
-        Assert.Equal(frozen, (await FrozenChanges.ExpectMsgAsync<FrozenChanged>(Wait)).Frozen);
+        Assert.Equal(frozen, (await FrozenChanges.ExpectMsgAsync<FrozenChanged>(Patience)).Frozen);
 
     protected static JsonArray Strings(params string[] values) => new(values.Select(v => (JsonValue)new JsonString(v)).ToArray());
 }

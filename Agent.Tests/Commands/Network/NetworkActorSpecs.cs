@@ -8,7 +8,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.Network;
 
-public sealed class NetworkActorSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class NetworkActorSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     private readonly FakeTree _tree = new();
 
@@ -74,7 +74,7 @@ public sealed class NetworkActorSpecs(ITestOutputHelper output) : InventoryTestK
     [Fact]
     public async Task Interfaces_report_a_getifaddrs_failure_with_qemus_text()
     {
-        var error = await Fails(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), new FailingInterfaces())), "guest-network-get-interfaces");
+        var error = await Error(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), new FailingInterfaces())), "guest-network-get-interfaces");
         Assert.Equal("getifaddrs failed: Too many open files", error.Desc);
     }
 
@@ -121,7 +121,7 @@ public sealed class NetworkActorSpecs(ITestOutputHelper output) : InventoryTestK
     public async Task Routes_fail_with_the_open_error_when_a_file_is_missing()
     {
         _tree.File("proc/net/route", Ipv4Routes);
-        var error = await Fails(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), new FakeInterfaces())), "guest-network-get-route");
+        var error = await Error(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), new FakeInterfaces())), "guest-network-get-route");
         Assert.Equal($"open(\"{_tree.Path("proc/net/ipv6_route")}\"): No such file or directory", error.Desc);
     }
 

@@ -15,10 +15,10 @@ namespace Agent.Tests.Commands.Power;
 /// The power family over a <see cref="FakeGuest"/>, under virtual time: helper timeouts fire only when
 /// a test advances the TestScheduler. Helpers are real processes (fake scripts), reaped for real.
 /// </summary>
-public abstract class PowerSpecBase : FakeGuestSpec
+public abstract class PowerSpecBase : FamilySpec
 {
     protected PowerSpecBase(ITestOutputHelper output)
-        : base(output)
+        : base(output, virtualTime: true)
     {
     }
 
@@ -35,5 +35,5 @@ public abstract class PowerSpecBase : FakeGuestSpec
     /// set: ChildProcess arms it before it spawns.
     /// </summary>
     protected async Task HelperStarted(string call) =>
-        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains(call)), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains(call)), Patience);
 }

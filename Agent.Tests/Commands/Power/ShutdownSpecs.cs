@@ -68,7 +68,7 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : PowerSpecBase(outp
         power.Tell(new Execute(1, "guest-shutdown", JsonObject.Empty));
         await HelperStarted("poweroff ");
         Clock.Advance(TimeSpan.FromSeconds(45));
-        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Wait));
+        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("child process has failed to shutdown: it did not finish within 45s and was killed: going down\n", failed.Error.Desc);
     }
 }

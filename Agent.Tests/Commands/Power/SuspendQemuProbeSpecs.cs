@@ -135,17 +135,17 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
         var power = Power(Qemu + "\nsuspend.strategies = [sysfs]\nsuspend.execute-timeout = 1s");
         power.Tell(new Agent.Actors.Commands.Execute(1, "guest-suspend-ram", Agent.Protocol.Json.JsonObject.Empty), TestActor);
 
-        await Task.Run(() => File.WriteAllText(state, "freeze mem disk\n")).WaitAsync(Wait);
+        await Task.Run(() => File.WriteAllText(state, "freeze mem disk\n")).WaitAsync(Patience);
 
         // The executor is inside open(2) of the FIFO for writing, waiting for a reader: only now does
         // advancing the clock test that no timeout fires while the kernel holds the write.
-        await AwaitConditionAsync(() => Task.FromResult(ThreadWaitingForFifoReader()), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(ThreadWaitingForFifoReader()), Patience);
         Clock.Advance(TimeSpan.FromHours(1));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
 
-        var written = await Task.Run(() => File.ReadAllText(state)).WaitAsync(Wait);
+        var written = await Task.Run(() => File.ReadAllText(state)).WaitAsync(Patience);
         Assert.Equal("mem", written);
-        Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+        Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Patience));
     }
 
     /// <summary>A thread of this process sleeps in the kernel's fifo_open waiting for the other end.</summary>

@@ -127,7 +127,7 @@ public sealed class SuspendStrictProbeSpecs(ITestOutputHelper output) : PowerSpe
         var power = Power("suspend.probe-timeout = 7s");
         power.Tell(new Execute(1, "guest-suspend-disk", JsonObject.Empty));
         await HelperStarted("systemctl status systemd-hibernate");
-        await AwaitConditionAsync(() => Task.FromResult(File.Exists(grandchildFile) && File.ReadAllText(grandchildFile).Trim().Length > 0), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(File.Exists(grandchildFile) && File.ReadAllText(grandchildFile).Trim().Length > 0), Patience);
         var grandchild = int.Parse(File.ReadAllText(grandchildFile).Trim());
 
         Clock.Advance(TimeSpan.FromSeconds(6));
@@ -136,9 +136,9 @@ public sealed class SuspendStrictProbeSpecs(ITestOutputHelper output) : PowerSpe
 
         Clock.Advance(TimeSpan.FromSeconds(1));
         // The probe failed with a reason; sysfs then did the job.
-        Assert.IsType<CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+        Assert.IsType<CommandSucceeded>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("disk", Guest.ReadSys("power/state"));
-        await AwaitAssertAsync(() => Assert.False(ProcFs.IsAlive(grandchild)), Wait);
+        await AwaitAssertAsync(() => Assert.False(ProcFs.IsAlive(grandchild)), Patience);
     }
 
     [Fact]
@@ -149,7 +149,7 @@ public sealed class SuspendStrictProbeSpecs(ITestOutputHelper output) : PowerSpe
         power.Tell(new Execute(1, "guest-suspend-ram", JsonObject.Empty));
         await HelperStarted("pm-is-supported --suspend");
         Clock.Advance(TimeSpan.FromSeconds(10));
-        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Wait));
+        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal(NotSupported + "pm-utils: pm-is-supported --suspend did not finish within 10s and was killed", failed.Error.Desc);
     }
 
@@ -170,7 +170,7 @@ public sealed class SuspendStrictProbeSpecs(ITestOutputHelper output) : PowerSpe
         power.Tell(new Execute(1, "guest-suspend-ram", JsonObject.Empty));
         await HelperStarted("systemctl suspend");
         Clock.Advance(TimeSpan.FromSeconds(30));
-        Assert.IsType<CommandSucceeded>(await ExpectMsgAsync<object>(Wait));
+        Assert.IsType<CommandSucceeded>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("mem", Guest.ReadSys("power/state"));
     }
 

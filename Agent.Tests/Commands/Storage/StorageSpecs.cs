@@ -6,7 +6,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.Storage;
 
-public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class StorageSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     private readonly FakeTree _tree = StorageTree.Build(new FakeTree());
     private readonly FakeFilesystemStats _stats = StorageTree.Stats();
@@ -74,7 +74,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
     public async Task Fsinfo_fails_with_the_realpath_error_for_a_sysfs_loop()
     {
         _tree.Link("sys/dev/block/9:8", "9:8").File("proc/self/mountinfo", "40 22 9:8 / /loop rw - ext4 /dev/x rw\n");
-        var error = await Fails(Filesystems(), "guest-get-fsinfo");
+        var error = await Error(Filesystems(), "guest-get-fsinfo");
         Assert.Equal($"realpath(\"{_tree.Path("sys/dev/block/9:8")}\"): Too many levels of symbolic links", error.Desc);
     }
 
@@ -122,7 +122,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
     public async Task Fsinfo_without_any_mount_table_fails_with_qemus_text()
     {
         File.Delete(_tree.Path("proc/self/mountinfo"));
-        var error = await Fails(Filesystems(), "guest-get-fsinfo");
+        var error = await Error(Filesystems(), "guest-get-fsinfo");
         Assert.Equal($"failed to open mtab file: '{_tree.Path("proc/self/mounts")}'", error.Desc);
     }
 
@@ -227,7 +227,7 @@ public sealed class StorageSpecs(ITestOutputHelper output) : InventoryTestKit(ou
     [Fact]
     public async Task Diskstats_without_the_file_fail_with_the_open_error()
     {
-        var error = await Fails(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree), new FakeNvmeHealth())), "guest-get-diskstats");
+        var error = await Error(Sys.ActorOf(DisksActor.Props(SettingsFor(_tree), new FakeNvmeHealth())), "guest-get-diskstats");
         Assert.Equal($"open(\"{_tree.Path("proc/diskstats")}\"): No such file or directory", error.Desc);
     }
 

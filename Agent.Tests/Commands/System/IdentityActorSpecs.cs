@@ -8,7 +8,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.System;
 
-public sealed class IdentityActorSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class IdentityActorSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     /// <summary>tests/data/test-qga-os-release, byte for byte.</summary>
     private const string TestQgaOsRelease = """
@@ -141,7 +141,7 @@ public sealed class IdentityActorSpecs(ITestOutputHelper output) : InventoryTest
     public async Task Host_name_is_asked_on_every_call_and_failures_use_qemus_text()
     {
         Assert.Equal("""{"host-name":"guest-1"}""", Json.Text(await Succeeds(Identity(SettingsFor(_tree)), "guest-get-host-name")));
-        var error = await Fails(Identity(SettingsFor(_tree), new FakeKernel { HostNameFails = true }), "guest-get-host-name");
+        var error = await Error(Identity(SettingsFor(_tree), new FakeKernel { HostNameFails = true }), "guest-get-host-name");
         Assert.Equal("cannot get hostname: Invalid argument", error.Desc);
     }
 

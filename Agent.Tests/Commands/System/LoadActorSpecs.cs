@@ -5,7 +5,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.System;
 
-public sealed class LoadActorSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class LoadActorSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     private readonly FakeTree _tree = new();
 
@@ -49,7 +49,7 @@ public sealed class LoadActorSpecs(ITestOutputHelper output) : InventoryTestKit(
         Assert.IsType<JsonDouble>(averages["load15m"]);
 
         File.Delete(_tree.Path("proc/loadavg"));
-        Assert.Equal("cannot query load average: No such file or directory", (await Fails(load, "guest-get-load")).Desc);
+        Assert.Equal("cannot query load average: No such file or directory", (await Error(load, "guest-get-load")).Desc);
     }
 
     public new void Dispose()

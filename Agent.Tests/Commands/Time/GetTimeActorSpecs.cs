@@ -6,7 +6,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.Time;
 
-public sealed class GetTimeActorSpecs(ITestOutputHelper output) : InventoryTestKit(output)
+public sealed class GetTimeActorSpecs(ITestOutputHelper output) : FamilySpec(output)
 {
     private Akka.Actor.IActorRef GetTime(IClock? clock = null) =>
         Sys.ActorOf(GetTimeActor.Props(clock ?? new FakeClock(1_700_000_000_123_456, new LocalZone("CET", 3600))));

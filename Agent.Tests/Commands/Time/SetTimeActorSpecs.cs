@@ -96,11 +96,11 @@ public sealed class SetTimeActorSpecs(ITestOutputHelper output) : GuestControlSp
         var family = Family("helpers.timeout = 15s");
         family.Tell(new Execute(1, "guest-set-time", JsonObject.Empty), TestActor);
         // Logged by the running helper, whose timer ChildProcess armed before spawning it.
-        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("hwclock -s")), Wait);
+        await AwaitConditionAsync(() => Task.FromResult(Guest.Calls().Contains("hwclock -s")), Patience);
 
         Clock.Advance(TimeSpan.FromSeconds(15));
 
-        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Wait));
+        var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("child process has failed to set hardware clock to system time: it did not finish within 15s and was killed", failed.Error.Desc);
     }
 }

@@ -21,13 +21,13 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     private static JsonObject Password(string user, string base64, bool crypted = false) =>
         Args(("username", new JsonString(user)), ("password", new JsonString(base64)), ("crypted", JsonBool.Of(crypted)));
 
-    private static string B64(string text) => Convert.ToBase64String(global::System.Text.Encoding.UTF8.GetBytes(text));
+    private static string Utf8Base64(string text) => Convert.ToBase64String(global::System.Text.Encoding.UTF8.GetBytes(text));
 
     [Fact]
     public async Task The_helper_gets_user_colon_password_on_stdin_and_no_arguments()
     {
         Chpasswd();
-        await Succeeds(Family(), "guest-set-user-password", Password("alice", B64("s3cret pässword")));
+        await Succeeds(Family(), "guest-set-user-password", Password("alice", Utf8Base64("s3cret pässword")));
 
         Assert.Equal(["chpasswd "], Guest.Calls());
         Assert.Equal("alice:s3cret pässword\n", File.ReadAllText(StdinLog));
@@ -37,7 +37,7 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     public async Task A_crypted_password_adds_dash_e()
     {
         Chpasswd();
-        await Succeeds(Family(), "guest-set-user-password", Password("root", B64("$6$salt$hash"), crypted: true));
+        await Succeeds(Family(), "guest-set-user-password", Password("root", Utf8Base64("$6$salt$hash"), crypted: true));
 
         Assert.Equal(["chpasswd -e"], Guest.Calls());
         Assert.Equal("root:$6$salt$hash\n", File.ReadAllText(StdinLog));
@@ -60,7 +60,7 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     public async Task Forbidden_characters_are_refused_before_the_helper_runs(string user, string password, string error)
     {
         Chpasswd();
-        Assert.Equal(error, await Fails(Family(), "guest-set-user-password", Password(user, B64(password))));
+        Assert.Equal(error, await Fails(Family(), "guest-set-user-password", Password(user, Utf8Base64(password))));
         Assert.Empty(Guest.Calls());
     }
 
@@ -68,7 +68,7 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     public async Task A_NUL_in_the_username_reaches_chpasswd_as_C0_80_never_as_a_shorter_name()
     {
         Chpasswd();
-        await Succeeds(Family(), "guest-set-user-password", Password("root\0x", B64("pw")));
+        await Succeeds(Family(), "guest-set-user-password", Password("root\0x", Utf8Base64("pw")));
         Assert.Equal([.. "root"u8, 0xC0, 0x80, .. "x:pw\n"u8], File.ReadAllBytes(StdinLog));
     }
 
@@ -85,7 +85,7 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     {
         Chpasswd("echo 'chpasswd: (user nobody1) pam_chauthtok() failed'; exit 1");
         Assert.Equal("child process has failed to set user password: chpasswd: (user nobody1) pam_chauthtok() failed\n",
-            await Fails(Family(), "guest-set-user-password", Password("nobody1", B64("x"))));
+            await Fails(Family(), "guest-set-user-password", Password("nobody1", Utf8Base64("x"))));
     }
 
     [Fact]
@@ -93,6 +93,6 @@ public sealed class PasswordActorSpecs(ITestOutputHelper output) : GuestControlS
     {
         Chpasswd("exit 4");
         Assert.Equal("child process has failed to set user password: exit status 4",
-            await Fails(Family(), "guest-set-user-password", Password("alice", B64("x"))));
+            await Fails(Family(), "guest-set-user-password", Password("alice", Utf8Base64("x"))));
     }
 }

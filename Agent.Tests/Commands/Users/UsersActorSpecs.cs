@@ -6,7 +6,7 @@ using Agent.Tests.Fakes;
 
 namespace Agent.Tests.Commands.Users;
 
-public sealed class UsersActorSpecs(ITestOutputHelper output) : InventoryTestKit(output), IDisposable
+public sealed class UsersActorSpecs(ITestOutputHelper output) : FamilySpec(output), IDisposable
 {
     private const short LoginProcess = 6;
     private const short DeadProcess = 8;
@@ -69,11 +69,11 @@ public sealed class UsersActorSpecs(ITestOutputHelper output) : InventoryTestKit
         WritePasswd(_tree.Path("home/alice"));
         var users = Users();
 
-        var unknown = await Fails(users, "guest-ssh-get-authorized-keys", JsonObject.Of(("username", new JsonString("mallory"))));
+        var unknown = await Error(users, "guest-ssh-get-authorized-keys", JsonObject.Of(("username", new JsonString("mallory"))));
         Assert.Equal("failed to lookup user 'mallory': Success", unknown.Desc);
 
         var path = _tree.Path("home/alice/.ssh/authorized_keys");
-        var missing = await Fails(users, "guest-ssh-get-authorized-keys", JsonObject.Of(("username", new JsonString("alice"))));
+        var missing = await Error(users, "guest-ssh-get-authorized-keys", JsonObject.Of(("username", new JsonString("alice"))));
         Assert.Equal($"failed to read '{path}': Failed to open file \u201c{path}\u201d: No such file or directory", missing.Desc);
     }
 
