@@ -64,9 +64,9 @@ public static class Program
             Console.Out.Write(configuration.DumpKeyFile());
             return 0;
         }
-        if (configuration.Daemonize && !Agent.Actors.Processes.Daemon.IsDetachedChild)
+        if (configuration.Daemonize && !Daemon.IsDetachedChild)
         {
-            var errno = Agent.Actors.Processes.Daemon.Detach(Environment.ProcessPath!, args);
+            var errno = Daemon.Detach(Environment.ProcessPath!, args);
             if (errno == 0) return 0;
             Console.Error.WriteLine("failed to daemonize");
             return 1;
@@ -81,14 +81,14 @@ public static class Program
             Console.Error.WriteLine($"error initializing guest agent: {e.Message}");
             return 1;
         }
-        Agent.Actors.State.PidFile? pidFile = null;
-        if (Agent.Actors.Processes.Daemon.IsDetachedChild)
+        PidFile? pidFile = null;
+        if (Daemon.IsDetachedChild)
         {
-            Agent.Actors.Processes.Daemon.EnterDetachedChild();
+            Daemon.EnterDetachedChild();
             try
             {
                 // Started frozen: the pidfile may sit on a frozen filesystem; it is created at thaw (qga/main.c, ga_unset_frozen).
-                if (!startsFrozen) pidFile = Agent.Actors.State.PidFile.Create(configuration.Settings.PidFile);
+                if (!startsFrozen) pidFile = PidFile.Create(configuration.Settings.PidFile);
             }
             catch (IOException e)
             {
@@ -98,7 +98,7 @@ public static class Program
         }
         using (pidFile)
             return Run(configuration, new FreezeState(startsFrozen),
-                deferredPidFile: Agent.Actors.Processes.Daemon.IsDetachedChild && startsFrozen);
+                deferredPidFile: Daemon.IsDetachedChild && startsFrozen);
     }
 
     /// <summary>
@@ -208,12 +208,12 @@ public static class Program
             return 1;
         }
 
-        Agent.Actors.State.PidFile? latePidFile = null;
+        PidFile? latePidFile = null;
         if (deferredPidFile)
             freeze.Subscribe(frozen =>
             {
                 if (frozen || latePidFile is not null) return;
-                try { latePidFile = Agent.Actors.State.PidFile.Create(settings.PidFile); }
+                try { latePidFile = PidFile.Create(settings.PidFile); }
                 catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
             });
 

@@ -19,13 +19,14 @@ import base64
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+
+import agentproc
 
 # Every command this script may send. Anything else is a bug in the script.
 ALLOWED = {
@@ -47,31 +48,11 @@ def request(command, arguments=None):
     return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
 
 
-class Connection:
-    """One client connection; replies are read as whole lines (both agents end each with \\n)."""
+class Connection(agentproc.Connection):
+    """One client connection (agentproc's socket and line reading) that sends only this script's ALLOWED."""
 
     def __init__(self, path, timeout=60.0):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect(path)
-        self.buf = bytearray()
-
-    def close(self):
-        self.sock.close()
-
-    def line(self):
-        start = 0
-        while True:
-            i = self.buf.find(b"\n", start)
-            if i >= 0:
-                out = bytes(self.buf[:i])
-                del self.buf[:i + 1]
-                return out
-            start = len(self.buf)
-            data = self.sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError("agent closed the connection")
-            self.buf += data
+        super().__init__(path, timeout)
 
     def call_raw(self, req):
         self.sock.sendall(req)

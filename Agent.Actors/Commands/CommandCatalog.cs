@@ -47,7 +47,9 @@ public static class CommandCatalog
         Users.UsersActor.Family,
         Users.PasswordActor.Family,
         Users.AuthorizedKeysActor.Family,
+        Time.GetTimeActor.Family,
         Time.SetTimeActor.Family,
-        SystemInfo.IdentityActor.Family,
+        System.IdentityActor.Family,
+        System.LoadActor.Family,
     ];
 }

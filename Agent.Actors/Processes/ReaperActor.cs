@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
+using Agent.Actors.Settings;
 using Akka.Actor;
 using Akka.Event;
 

@@ -1,4 +1,3 @@
-using Agent.Actors.Processes;
 using Akka.Configuration;
 
 namespace Agent.Actors.Settings;

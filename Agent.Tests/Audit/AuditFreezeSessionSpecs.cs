@@ -4,9 +4,10 @@ using Agent.Actors.Commands;
 using Agent.Actors.Commands.Freeze;
 using Agent.Actors.State;
 using Agent.Tests.Channel;
-using Agent.Tests.Freeze;
-using Agent.Tests.Inventory;
-using Agent.Tests.Power;
+using Agent.Tests.Fakes;
+using Agent.Tests.Commands.Freeze;
+using Agent.Tests.Commands;
+using Agent.Tests.Commands.Power;
 using Xunit.Abstractions;
 
 namespace Agent.Tests.Audit;

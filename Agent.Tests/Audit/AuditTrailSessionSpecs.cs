@@ -2,7 +2,8 @@ using System.Text.RegularExpressions;
 using Agent.Actors;
 using Agent.Actors.Commands;
 using Agent.Tests.Channel;
-using Agent.Tests.Power;
+using Agent.Tests.Fakes;
+using Agent.Tests.Commands.Power;
 using Xunit.Abstractions;
 
 namespace Agent.Tests.Audit;

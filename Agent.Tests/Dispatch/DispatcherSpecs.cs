@@ -4,7 +4,8 @@ using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
 using Agent.Tests.Channel;
-using Agent.Tests.Power;
+using Agent.Tests.Fakes;
+using Agent.Tests.Commands.Power;
 using Akka.Actor;
 using Xunit.Abstractions;
 
@@ -133,13 +134,13 @@ public sealed class DispatcherSpecs(ITestOutputHelper output) : Akka.TestKit.Xun
     public async Task Extreme_numbers_in_every_numeric_argument_get_a_proper_answer_each()
     {
         _guest.Proc("self/mountinfo", "22 1 254:1 / / rw - ext4 /dev/vda1 rw\n");
-        var filesystems = new Agent.Tests.Freeze.FakeFilesystems();
+        var filesystems = new Agent.Tests.Fakes.FakeFilesystems();
         var families = CommandCatalog.Families.Select(f => f.Name switch
         {
             "fsfreeze" => f with { Props = ctx => Agent.Actors.Commands.Freeze.FreezeActor.Props(
-                Agent.Actors.Commands.Freeze.FreezeContext.From(ctx) with { Filesystems = filesystems, Stats = new Agent.Tests.Inventory.FakeFilesystemStats() }) },
-            "fstrim" => f with { Props = ctx => Agent.Actors.Commands.Freeze.FstrimActor.Props(ctx.Settings.Paths.Procfs, filesystems, new Agent.Tests.Inventory.FakeFilesystemStats()) },
-            "set-time" => f with { Props = ctx => Agent.Actors.Commands.Time.SetTimeActor.Props(ctx.Settings.Helpers, ctx.Settings.Processes, new Agent.Tests.GuestControl.FakeTimeSetter(), ctx.Reaper) },
+                Agent.Actors.Commands.Freeze.FreezeContext.From(ctx) with { Filesystems = filesystems, Stats = new Agent.Tests.Fakes.FakeFilesystemStats() }) },
+            "fstrim" => f with { Props = ctx => Agent.Actors.Commands.Freeze.FstrimActor.Props(ctx.Settings.Paths.Procfs, filesystems, new Agent.Tests.Fakes.FakeFilesystemStats()) },
+            "set-time" => f with { Props = ctx => Agent.Actors.Commands.Time.SetTimeActor.Props(ctx.Settings.Helpers, ctx.Settings.Processes, new Agent.Tests.Commands.Time.FakeTimeSetter(), ctx.Reaper) },
             _ => f,
         }).ToArray();
         var host = StartAgent(families);

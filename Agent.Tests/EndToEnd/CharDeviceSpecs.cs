@@ -128,13 +128,11 @@ public sealed partial class CharDeviceSpecs
             pty.Send("{'execute':'guest-ping'}");
             Assert.Equal("{\"return\": {}}", await pty.ReadLineAsync());
 
-            // Host gone: the agent must neither exit nor spin (qemu-ga backs off 100 ms per poll).
+            // Host gone: the agent must not exit. That it does not spin either (qemu-ga backs off 100 ms
+            // per poll) is measured by bench/chardev_idle.py, not asserted here.
             pty.HangUp();
-            var cpuBefore = CpuTicks(agent.Id);
             await Task.Delay(2000);
             Assert.False(agent.HasExited, "the agent exited when the host went away");
-            var cpuTicks = CpuTicks(agent.Id) - cpuBefore;
-            Assert.True(cpuTicks < 50, $"the agent used {cpuTicks} ticks of CPU in 2 s with no host: a busy loop");
 
             Assert.Equal(0, Kill(agent.Id, 15));
             await agent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
@@ -201,12 +199,4 @@ public sealed partial class CharDeviceSpecs
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
-
-    /// <summary>utime + stime of a process, in clock ticks.</summary>
-    private static long CpuTicks(int pid)
-    {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return long.Parse(fields[11]) + long.Parse(fields[12]);
-    }
 }

@@ -1,4 +1,5 @@
-using Agent.Tests.Power;
+using Agent.Tests.Fakes;
+using Agent.Tests.Commands.Power;
 
 namespace Agent.Tests.EndToEnd;
 

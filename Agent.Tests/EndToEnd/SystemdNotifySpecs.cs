@@ -2,7 +2,8 @@ using System.Collections;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
-using Agent.Tests.Power;
+using Agent.Tests.Fakes;
+using Agent.Tests.Commands.Power;
 
 namespace Agent.Tests.EndToEnd;
 

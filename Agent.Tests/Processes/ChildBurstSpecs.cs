@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Agent.Actors.Processes;
+using Agent.Actors.Settings;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Xunit.Abstractions;

@@ -1,4 +1,5 @@
 using Agent.Actors.Processes;
+using Agent.Actors.Settings;
 using Akka.Actor;
 using Akka.TestKit.Xunit2;
 using Xunit.Abstractions;

@@ -8,31 +8,27 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.CpuMemory;
 
 /// <summary>
-/// The read-only CPU and memory queries: guest-get-vcpus, guest-get-memory-blocks,
-/// guest-get-memory-block-info, guest-get-cpustats and guest-get-load.
+/// The read-only CPU and memory queries: guest-get-vcpus, guest-get-memory-blocks and
+/// guest-get-memory-block-info.
 /// </summary>
 public sealed partial class HardwareActor : CommandActor
 {
     public static readonly CommandFamily Family = new(
         "hardware",
-        ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info", "guest-get-cpustats", "guest-get-load"],
-        ctx => Props(ctx.Settings, LinuxKernel.Instance));
+        ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info"],
+        ctx => Props(ctx.Settings));
 
-    public static Props Props(AgentSettings settings, IKernel kernel) =>
-        Akka.Actor.Props.Create(() => new HardwareActor(settings, kernel));
+    public static Props Props(AgentSettings settings) =>
+        Akka.Actor.Props.Create(() => new HardwareActor(settings));
 
     private readonly AgentSettings _settings;
-    private readonly IKernel _kernel;
 
-    public HardwareActor(AgentSettings settings, IKernel kernel)
+    public HardwareActor(AgentSettings settings)
     {
         _settings = settings;
-        _kernel = kernel;
         Handle("guest-get-vcpus", _ => Vcpus());
         Handle("guest-get-memory-blocks", _ => MemoryBlocks());
         Handle("guest-get-memory-block-info", _ => MemoryBlockInfo());
-        Handle("guest-get-cpustats", _ => CpuStats());
-        Handle("guest-get-load", _ => Load());
     }
 
     private string CpuDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/cpu");
@@ -136,7 +132,7 @@ public sealed partial class HardwareActor : CommandActor
     {
         try
         {
-            return System.Text.Encoding.Latin1.GetString(GuestFiles.ReadAllBytes(dir + name, max));
+            return global::System.Text.Encoding.Latin1.GetString(GuestFiles.ReadAllBytes(dir + name, max));
         }
         catch (FileNotFoundException) { return null; }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
@@ -145,80 +141,10 @@ public sealed partial class HardwareActor : CommandActor
         }
     }
 
-    private static readonly string[] CpuColumns = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guestnice"];
-
-    /// <summary>
-    /// The per-cpu lines of &lt;procfs&gt;/stat ("cpuN ..."; the aggregate line is skipped), in ms.
-    /// Columns beyond idle appear as the kernel provides them: iowait, then irq with softirq, steal, guest, guestnice.
-    /// </summary>
-    private JsonValue CpuStats()
-    {
-        var path = GuestFiles.Under(_settings.Paths.Procfs, "/stat");
-        string[] lines;
-        try { lines = GuestFiles.ReadLines(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new CommandException($"open(\"{path}\"): {GuestFiles.ErrnoText(ex)}");
-        }
-        var ticks = _kernel.ClockTicksPerSecond;
-        var result = new List<JsonValue>();
-        foreach (var line in lines)
-        {
-            var f = line.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length == 0 || !f[0].StartsWith("cpu", StringComparison.Ordinal) || f[0].Length == 3) continue;
-            var values = f.Skip(1).Take(10).TakeWhile(x => ulong.TryParse(x, out _)).Select(ulong.Parse).ToArray();
-            // sscanf's count includes the name: fewer than 4 values ends the walk, as in qemu-ga.
-            if (values.Length < 4) break;
-            var scanned = values.Length + 1;
-            var members = new List<(string, JsonValue?)>
-            {
-                ("type", new JsonString("linux")),
-                ("cpu", new JsonInt(LeadingDecimal(f[0][3..]))),
-            };
-            for (var i = 0; i < CpuColumns.Length; i++)
-            {
-                var present = i switch
-                {
-                    < 4 => true,
-                    4 => scanned > 5,
-                    5 or 6 => scanned > 6,
-                    7 => scanned > 8,
-                    8 => scanned > 9,
-                    _ => scanned > 10,
-                };
-                // irq and softirq are reported together; a line ending after irq gives softirq 0, as qemu's zeroed variable does.
-                if (present) members.Add((CpuColumns[i], UInt64(i < values.Length ? values[i] * 1000 / (ulong)ticks : 0)));
-            }
-            result.Add(JsonObject.Of(members.ToArray()));
-        }
-        return new JsonArray(result.ToArray());
-    }
-
-    /// <summary>getloadavg() reads the first three fields of &lt;procfs&gt;/loadavg.</summary>
-    private JsonValue Load()
-    {
-        var path = GuestFiles.Under(_settings.Paths.Procfs, "/loadavg");
-        string text;
-        try { text = System.Text.Encoding.UTF8.GetString(GuestFiles.ReadAllBytes(path)); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new CommandException($"cannot query load average: {GuestFiles.ErrnoText(ex)}");
-        }
-        var f = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (f.Length < 3 || !f.Take(3).All(x => double.TryParse(x, CultureInfo.InvariantCulture, out _)))
-            throw new CommandException("cannot query load average: Invalid argument");
-        return JsonObject.Of(
-            ("load1m", new JsonDouble(double.Parse(f[0], CultureInfo.InvariantCulture))),
-            ("load5m", new JsonDouble(double.Parse(f[1], CultureInfo.InvariantCulture))),
-            ("load15m", new JsonDouble(double.Parse(f[2], CultureInfo.InvariantCulture))));
-    }
-
     /// <summary>atoi/strtoul: the leading decimal digits, 0 when there are none.</summary>
-    private static long LeadingDecimal(string s)
+    internal static long LeadingDecimal(string s)
     {
         var digits = new string(s.TakeWhile(char.IsAsciiDigit).ToArray());
         return digits.Length == 0 ? 0 : long.Parse(digits, CultureInfo.InvariantCulture);
     }
-
-    private static JsonValue UInt64(ulong v) => Storage.FilesystemsActor.Number(v);
 }

@@ -117,7 +117,7 @@ public sealed class HotplugActor : CommandActor
         {
             var bytes = GuestFiles.ReadAllBytes(dir + "state", max: 10);
             if (bytes.Length == 0) return ("operation-failed", 0);
-            state = System.Text.Encoding.ASCII.GetString(bytes);
+            state = global::System.Text.Encoding.ASCII.GetString(bytes);
         }
         catch (FileNotFoundException)
         {
@@ -132,7 +132,7 @@ public sealed class HotplugActor : CommandActor
         {
             // O_TRUNC as a shell's "echo offline > state" does: sysfs takes the write whole, a plain file must not keep a tail.
             using var stream = new FileStream(dir + "state", FileMode.Truncate, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0);
-            stream.Write(System.Text.Encoding.ASCII.GetBytes(online ? "online" : "offline"));
+            stream.Write(global::System.Text.Encoding.ASCII.GetBytes(online ? "online" : "offline"));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

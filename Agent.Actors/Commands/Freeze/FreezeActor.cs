@@ -1,6 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.Processes;
-using Agent.Actors.Commands.Storage;
 using Agent.Actors.Platform;
 using Agent.Actors.State;
 using Agent.Protocol.Json;
@@ -106,7 +105,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _walk?.Wait(_ctx.Settings.HookTimeout);
         int count;
         try { count = ThawAll(_ctx.Filesystems, MountTable.Read(_ctx.Procfs, _ctx.Stats)); }
-        catch (CommandException ex)
+        catch (MountTableException ex)
         {
             _log.Error("failed to clean up frozen filesystems: {0}", ex.Message);
             return;
@@ -169,7 +168,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         IReadOnlyList<Mount> mounts;
         try { mounts = MountTable.Read(_ctx.Procfs, _ctx.Stats); }
-        catch (CommandException ex)
+        catch (MountTableException ex)
         {
             Finish(CommandFailed.Generic(_job!.Seq, ex.Message));
             return;
@@ -229,7 +228,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _job = job;
         IReadOnlyList<Mount> mounts;
         try { mounts = MountTable.Read(_ctx.Procfs, _ctx.Stats); }
-        catch (CommandException ex)
+        catch (MountTableException ex)
         {
             // qemu-ga leaves the state as it was and reports the mount-list error; an auto-thaw tries again later.
             _log.Error("thaw failed: {0}", ex.Message);

@@ -1,4 +1,3 @@
-using Agent.Actors.Commands.Storage;
 using Agent.Actors.Platform;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
@@ -35,7 +34,9 @@ public sealed class FstrimActor : CommandActor
 
     private static JsonValue Trim(string procfs, IFilesystemControl filesystems, IFilesystemStats stats, long minimum)
     {
-        var mounts = MountTable.Read(procfs, stats);
+        IReadOnlyList<Mount> mounts;
+        try { mounts = MountTable.Read(procfs, stats); }
+        catch (MountTableException ex) { throw new CommandException(ex.Message); }
         var paths = new List<JsonValue>();
         for (var i = mounts.Count - 1; i >= 0; i--)
         {

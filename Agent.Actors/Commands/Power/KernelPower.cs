@@ -86,7 +86,7 @@ public sealed class KernelPower(PathSettings paths)
         if (fd < 0) return $"suspend: cannot write to '{path}': {Native.StrError(Marshal.GetLastPInvokeError())}";
         try
         {
-            var bytes = System.Text.Encoding.ASCII.GetBytes(word);
+            var bytes = global::System.Text.Encoding.ASCII.GetBytes(word);
             nint n;
             fixed (byte* p = bytes) n = Native.Write(fd, p, bytes.Length);
             return n < 0 ? $"suspend: cannot write to '{path}': {Native.StrError(Marshal.GetLastPInvokeError())}" : null;
@@ -132,7 +132,7 @@ public sealed class KernelPower(PathSettings paths)
             using var f = File.OpenRead(path);
             var buffer = new byte[max];
             var n = f.Read(buffer, 0, max);
-            return n <= 0 ? null : System.Text.Encoding.ASCII.GetString(buffer, 0, n);
+            return n <= 0 ? null : global::System.Text.Encoding.ASCII.GetString(buffer, 0, n);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }

@@ -62,7 +62,7 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
     {
         IReadOnlyList<Filesystem> filesystems;
         try { filesystems = Filesystems(); }
-        catch (CommandException ex)
+        catch (Exception ex) when (ex is CommandException or MountTableException)
         {
             Sender.Tell(CommandFailed.Generic(cmd.Seq, ex.Message));
             return;

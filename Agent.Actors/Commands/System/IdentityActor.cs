@@ -1,0 +1,75 @@
+using Agent.Actors.Platform;
+using Agent.Actors.Settings;
+using Agent.Protocol.Json;
+using Akka.Actor;
+
+namespace Agent.Actors.Commands.System;
+
+/// <summary>guest-get-osinfo, guest-get-host-name and guest-get-timezone: who and where the guest is.</summary>
+public sealed class IdentityActor : CommandActor
+{
+    public static readonly CommandFamily Family = new(
+        "identity",
+        ["guest-get-osinfo", "guest-get-host-name", "guest-get-timezone"],
+        ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
+
+    public static Props Props(AgentSettings settings, IKernel kernel, IClock clock) =>
+        Akka.Actor.Props.Create(() => new IdentityActor(settings, kernel, clock));
+
+    private static readonly (string Key, string Member)[] OsReleaseMembers =
+    [
+        ("ID", "id"), ("NAME", "name"), ("PRETTY_NAME", "pretty-name"), ("VERSION", "version"),
+        ("VERSION_ID", "version-id"), ("VARIANT", "variant"), ("VARIANT_ID", "variant-id"),
+    ];
+
+    private readonly AgentSettings _settings;
+    private readonly IKernel _kernel;
+    private readonly IClock _clock;
+
+    public IdentityActor(AgentSettings settings, IKernel kernel, IClock clock)
+    {
+        _settings = settings;
+        _kernel = kernel;
+        _clock = clock;
+        Handle("guest-get-osinfo", _ => OsInfo());
+        Handle("guest-get-host-name", _ => HostName());
+        Handle("guest-get-timezone", _ => Timezone());
+    }
+
+    private JsonValue OsInfo()
+    {
+        var members = new List<(string, JsonValue?)>();
+        var uname = _kernel.Uname();
+        members.Add(("kernel-release", new JsonString(uname.Release)));
+        members.Add(("kernel-version", new JsonString(uname.Version)));
+        members.Add(("machine", new JsonString(uname.Machine)));
+        var release = ReadOsRelease();
+        foreach (var (key, member) in OsReleaseMembers)
+            members.Add((member, release is not null && release.TryGetValue(key, out var v) ? new JsonString(OsRelease.Unquote(v)) : null));
+        return JsonObject.Of(members.ToArray());
+    }
+
+    /// <summary>The override alone when set (no fallback, as qemu-ga); else &lt;etc&gt;/os-release, then &lt;usr&gt;/lib/os-release.</summary>
+    private IReadOnlyDictionary<string, string>? ReadOsRelease()
+    {
+        if (_settings.Inventory.OsReleaseOverride is { } path) return OsRelease.Load(path);
+        return OsRelease.Load(Path.Join(_settings.Paths.Etc, "os-release"))
+            ?? OsRelease.Load(Path.Join(_settings.Inventory.Usr, "lib", "os-release"));
+    }
+
+    private JsonValue HostName()
+    {
+        try { return JsonObject.Of(("host-name", new JsonString(_kernel.HostName()))); }
+        catch (PlatformException ex) { throw new CommandException($"cannot get hostname: {ex.Message}"); }
+    }
+
+    private JsonValue Timezone()
+    {
+        LocalZone zone;
+        try { zone = _clock.CurrentZone(); }
+        catch (PlatformException) { throw new CommandException("Couldn't retrieve local timezone"); }
+        return JsonObject.Of(
+            ("zone", zone.Abbreviation is null ? null : new JsonString(zone.Abbreviation)),
+            ("offset", new JsonInt(zone.OffsetSeconds)));
+    }
+}

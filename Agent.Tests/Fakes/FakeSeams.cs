@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using Agent.Actors.Platform;
+
+namespace Agent.Tests.Fakes;
+
+public sealed class FakeKernel(string hostName = "guest-1", long clockTicks = 100) : IKernel
+{
+    public bool HostNameFails { get; init; }
+    public long ClockTicksPerSecond { get; } = clockTicks;
+    public KernelIdentity Uname() => new("6.1.0-test", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.0", "x86_64");
+    public string HostName() => HostNameFails ? throw new PlatformException("Invalid argument") : hostName;
+}
+
+public sealed class FakeClock(long unixMicroseconds, LocalZone zone) : IClock
+{
+    public long UnixMicroseconds() => unixMicroseconds;
+    public LocalZone CurrentZone() => zone;
+}
+
+public sealed class FakeInterfaces(params InterfaceAddress[] addresses) : INetworkInterfaces
+{
+    public IReadOnlyList<InterfaceAddress> List() => addresses;
+}
+
+/// <summary>statvfs answers per mountpoint; a mountpoint in <see cref="Hung"/> blocks until released, like a dead NFS server.</summary>
+public sealed class FakeFilesystemStats : IFilesystemStats, IDisposable
+{
+    public Dictionary<string, FilesystemUsage> Usages { get; } = new();
+    public Dictionary<string, DeviceNumber> Devices { get; } = new();
+    public HashSet<string> Hung { get; } = new();
+    public ConcurrentDictionary<string, int> Calls { get; } = new();
+    private readonly ManualResetEventSlim _release = new();
+
+    public FilesystemUsage? Usage(string mountpoint)
+    {
+        Calls.AddOrUpdate(mountpoint, 1, (_, n) => n + 1);
+        if (Hung.Contains(mountpoint)) _release.Wait();
+        return Usages.GetValueOrDefault(mountpoint);
+    }
+
+    public DeviceNumber? BlockDevice(string path) => Devices.TryGetValue(path, out var d) ? d : null;
+
+    public void Dispose() => _release.Set();
+}
+
+/// <summary>SMART log pages per device node; other nodes cannot be queried.</summary>
+public sealed class FakeNvmeHealth : INvmeHealth
+{
+    public Dictionary<string, byte[]> Logs { get; } = new();
+
+    public byte[]? SmartLog(string devNode) => Logs.GetValueOrDefault(devNode);
+}
