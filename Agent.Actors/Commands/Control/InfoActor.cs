@@ -24,10 +24,10 @@ public sealed class InfoActor : CommandActor
         _registered = ctx.Registered.Reverse().ToArray();
         _policy = ctx.Policy;
         _freeze = ctx.Freeze;
-        Handle("guest-sync", args => new JsonInt(args.Int("id")));
-        Handle("guest-sync-delimited", args => new JsonInt(args.Int("id")));
-        Handle("guest-ping", _ => JsonObject.Empty);
-        Handle("guest-info", _ => Info());
+        Handle<GuestSyncArguments>(a => new JsonInt(a.Id));
+        Handle<GuestSyncDelimitedArguments>(a => new JsonInt(a.Id));
+        Handle("guest-ping", () => JsonObject.Empty);
+        Handle("guest-info", () => Info());
     }
 
     private JsonValue Info()

@@ -28,11 +28,11 @@ public sealed partial class HardwareActor : CommandActor
     {
         _settings = settings;
         _kernel = kernel;
-        Handle("guest-get-vcpus", _ => Vcpus());
-        Handle("guest-get-memory-blocks", _ => MemoryBlocks());
-        Handle("guest-get-memory-block-info", _ => MemoryBlockInfo());
-        Handle("guest-get-cpustats", _ => CpuStats());
-        Handle("guest-get-load", _ => Load());
+        Handle("guest-get-vcpus", () => Vcpus());
+        Handle("guest-get-memory-blocks", () => MemoryBlocks());
+        Handle("guest-get-memory-block-info", () => MemoryBlockInfo());
+        Handle("guest-get-cpustats", () => CpuStats());
+        Handle("guest-get-load", () => Load());
     }
 
     private string CpuDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/cpu");

@@ -25,9 +25,9 @@ public sealed class FstrimActor : CommandActor
 
     public FstrimActor(string procfs, IFilesystemControl filesystems, IFilesystemStats stats)
     {
-        HandleAsync("guest-fstrim", args =>
+        HandleAsync<GuestFstrimArguments>(a =>
         {
-            var minimum = args.OptInt("minimum") ?? 0;
+            var minimum = a.Minimum ?? 0;
             _log.Info("guest-fstrim called");
             return Task.Factory.StartNew(() => Trim(procfs, filesystems, stats, minimum), TaskCreationOptions.LongRunning);
         });

@@ -28,8 +28,8 @@ public sealed class NetworkActor : CommandActor
     {
         _settings = settings;
         _interfaces = interfaces;
-        Handle("guest-network-get-interfaces", _ => Interfaces());
-        Handle("guest-network-get-route", _ => Routes());
+        Handle("guest-network-get-interfaces", () => Interfaces());
+        Handle("guest-network-get-route", () => Routes());
     }
 
     private sealed class InterfaceEntry(string name, string? hardwareAddress)

@@ -10,16 +10,24 @@ namespace Agent.Actors.Commands.Power;
 /// runner's rules (qga/commands-posix.c, ga_run_command: stdout and stderr merged into the error text). Success answers
 /// CommandSucceeded and the dispatcher sends nothing: the host learns from the VM going down.
 /// </summary>
-public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper)
+public sealed class ShutdownActor : HelperCommandOwner
 {
     public const string Command = "guest-shutdown";
     public const string InvalidMode = "mode is invalid (valid values are: halt|powerdown|reboot";
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));
 
-    protected override void OnExecute(Execute e)
+    private readonly PowerContext _ctx;
+
+    public ShutdownActor(PowerContext ctx) : base(ctx.Reaper)
     {
-        var (program, flag) = e.Arguments.OptString("mode") switch
+        _ctx = ctx;
+        HandleLater<GuestShutdownArguments>(Shutdown);
+    }
+
+    private void Shutdown(Execute e, GuestShutdownArguments a)
+    {
+        var (program, flag) = a.Mode switch
         {
             null or "powerdown" => ("poweroff", "-P"),
             "halt" => ("halt", "-H"),
@@ -27,9 +35,9 @@ public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Rea
             _ => throw new CommandException(InvalidMode),
         };
         // Not found anywhere: "shutdown" stays a bare name and fails as qemu-ga's exec of /sbin/shutdown would.
-        var (path, args) = ctx.Helpers.Find(program) is { } direct
+        var (path, args) = _ctx.Helpers.Find(program) is { } direct
             ? (direct, Array.Empty<string>())
-            : (ctx.Helpers.Find("shutdown") ?? "shutdown", ["-h", flag, "+0", "hypervisor initiated shutdown"]);
-        RunHelper(e, new HelperCommand.Spec(path, args, null, "shutdown", ctx.Power.ShutdownTimeout, ctx.Processes.HelperOutputLimit));
+            : (_ctx.Helpers.Find("shutdown") ?? "shutdown", ["-h", flag, "+0", "hypervisor initiated shutdown"]);
+        RunHelper(e, new HelperCommand.Spec(path, args, null, "shutdown", _ctx.Power.ShutdownTimeout, _ctx.Processes.HelperOutputLimit));
     }
 }

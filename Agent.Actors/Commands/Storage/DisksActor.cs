@@ -26,8 +26,8 @@ public sealed class DisksActor : CommandActor
         _settings = settings;
         _nvme = nvme;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
-        Handle("guest-get-disks", _ => Disks());
-        Handle("guest-get-diskstats", _ => DiskStats());
+        Handle("guest-get-disks", () => Disks());
+        Handle("guest-get-diskstats", () => DiskStats());
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace Agent.Actors.Commands.Storage;
 /// dedicated thread and the reply goes out when all have answered or the deadline passes, without
 /// the usage members of the mounts still hanging. A hung statvfs is not started again while it hangs.
 /// </summary>
-public sealed class FilesystemsActor : ReceiveActor, IWithTimers
+public sealed class FilesystemsActor : CommandActor, IWithTimers
 {
     public static readonly CommandFamily Family = new(
         "filesystems",
@@ -52,21 +52,22 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
         _settings = settings;
         _stats = stats;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
-        Receive<Execute>(e => e.Command == "guest-get-fsinfo", OnFsInfo);
-        Receive<Execute>(e => Sender.Tell(new CommandFailed(e.Seq, CommandErrors.NotFound(e.Command))));
-        Receive<UsageMeasured>(OnUsage);
-        Receive<UsageDeadline>(d => { if (_pending.Remove(d.Request, out var p)) Reply(p); });
+        HandleLater("guest-get-fsinfo", OnFsInfo);
+    }
+
+    protected override void OnMessage(object message)
+    {
+        switch (message)
+        {
+            case UsageMeasured measured: OnUsage(measured); break;
+            case UsageDeadline d: if (_pending.Remove(d.Request, out var p)) Reply(p); break;
+            default: Unhandled(message); break;
+        }
     }
 
     private void OnFsInfo(Execute cmd)
     {
-        IReadOnlyList<Filesystem> filesystems;
-        try { filesystems = Filesystems(); }
-        catch (CommandException ex)
-        {
-            Sender.Tell(CommandFailed.Generic(cmd.Seq, ex.Message));
-            return;
-        }
+        var filesystems = Filesystems();
         var mountpoints = filesystems.Select(f => f.Mount.Directory).Distinct().ToList();
         var pending = new PendingReply(Sender, cmd.Seq, filesystems, mountpoints.Count);
         if (mountpoints.Count == 0)

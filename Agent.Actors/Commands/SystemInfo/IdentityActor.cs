@@ -31,11 +31,11 @@ public sealed class IdentityActor : CommandActor
         _settings = settings;
         _kernel = kernel;
         _clock = clock;
-        Handle("guest-get-osinfo", _ => OsInfo());
-        Handle("guest-get-host-name", _ => HostName());
+        Handle("guest-get-osinfo", () => OsInfo());
+        Handle("guest-get-host-name", () => HostName());
         // g_get_real_time() is in microseconds; the reply is in nanoseconds.
-        Handle("guest-get-time", _ => new JsonInt(_clock.UnixMicroseconds() * 1000));
-        Handle("guest-get-timezone", _ => Timezone());
+        Handle("guest-get-time", () => new JsonInt(_clock.UnixMicroseconds() * 1000));
+        Handle("guest-get-timezone", () => Timezone());
     }
 
     private JsonValue OsInfo()

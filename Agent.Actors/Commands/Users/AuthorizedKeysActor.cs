@@ -28,15 +28,15 @@ public sealed class AuthorizedKeysActor : CommandActor
 
     public AuthorizedKeysActor(string etc, SshSettings settings)
     {
-        HandleAsync("guest-ssh-add-authorized-keys", args =>
+        HandleAsync<GuestSshAddAuthorizedKeysArguments>(a =>
         {
-            var (username, keys, reset) = (args.String("username"), args.OptStrings("keys")!, args.OptBool("reset") == true);
+            var (username, keys, reset) = (a.Username, a.Keys, a.Reset == true);
             CheckKeys(keys);
             return InTurn(() => AuthorizedKeysFile.Add(etc, username, keys, reset, settings.KeyFileLimit));
         });
-        HandleAsync("guest-ssh-remove-authorized-keys", args =>
+        HandleAsync<GuestSshRemoveAuthorizedKeysArguments>(a =>
         {
-            var (username, keys) = (args.String("username"), args.OptStrings("keys")!);
+            var (username, keys) = (a.Username, a.Keys);
             CheckKeys(keys);
             return InTurn(() => AuthorizedKeysFile.Remove(etc, username, keys, settings.KeyFileLimit));
         });

@@ -12,7 +12,7 @@ namespace Agent.Actors.Commands.Users;
 /// leniently, newline and colon checks, then <c>chpasswd</c> (with <c>-e</c> when crypted) fed
 /// <c>user:password\n</c> on stdin. The password goes only to the helper's stdin: never to argv, never to a log.
 /// </summary>
-public sealed class PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : HelperCommandOwner(reaper)
+public sealed class PasswordActor : HelperCommandOwner
 {
     public static readonly CommandFamily Family = new(
         "password",
@@ -22,10 +22,20 @@ public sealed class PasswordActor(HelperSettings helpers, ProcessSettings proces
     public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));
 
-    protected override void OnExecute(Execute e)
+    private readonly HelperSettings _helpers;
+    private readonly ProcessSettings _processes;
+
+    public PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : base(reaper)
     {
-        var username = e.Arguments.String("username");
-        var password = LenientBase64.Decode(e.Arguments.String("password"))
+        _helpers = helpers;
+        _processes = processes;
+        HandleLater<GuestSetUserPasswordArguments>(SetPassword);
+    }
+
+    private void SetPassword(Execute e, GuestSetUserPasswordArguments a)
+    {
+        var username = a.Username;
+        var password = LenientBase64.Decode(a.Password)
                        ?? throw new CommandException(LenientBase64.InvalidCharacters);
         // qemu-ga treats the decoded bytes as a C string and would set only the part before a NUL;
         // a password shorter than the host sent is worse than none, so it is refused (README).
@@ -35,7 +45,7 @@ public sealed class PasswordActor(HelperSettings helpers, ProcessSettings proces
 
         var user = OsString.Encode(username);
         byte[] input = [.. user, (byte)':', .. password, (byte)'\n'];
-        RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", e.Arguments.OptBool("crypted") == true ? ["-e"] : [],
-            input, "set user password", helpers.Timeout, processes.HelperOutputLimit));
+        RunHelper(e, new HelperCommand.Spec(_helpers.Find("chpasswd") ?? "chpasswd", a.Crypted ? ["-e"] : [],
+            input, "set user password", _helpers.Timeout, _processes.HelperOutputLimit));
     }
 }

@@ -23,8 +23,8 @@ public sealed class UsersActor : CommandActor
     public UsersActor(AgentSettings settings)
     {
         _settings = settings;
-        Handle("guest-get-users", _ => LoggedInUsers());
-        HandleAsync("guest-ssh-get-authorized-keys", args => AuthorizedKeys(args.String("username")));
+        Handle("guest-get-users", () => LoggedInUsers());
+        HandleAsync<GuestSshGetAuthorizedKeysArguments>(a => AuthorizedKeys(a.Username));
     }
 
     protected override void PostStop() => _keyThreads.Dispose();
