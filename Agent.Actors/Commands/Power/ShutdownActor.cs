@@ -10,20 +10,14 @@ namespace Agent.Actors.Commands.Power;
 /// runner's rules (qga/commands-posix.c, ga_run_command: stdout and stderr merged into the error text). Success answers
 /// CommandSucceeded and the dispatcher sends nothing: the host learns from the VM going down.
 /// </summary>
-public sealed class ShutdownActor : HelperCommandOwner
+public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper)
 {
     public const string Command = "guest-shutdown";
     public const string InvalidMode = "mode is invalid (valid values are: halt|powerdown|reboot";
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));
 
-    private readonly PowerContext _ctx;
-
-    public ShutdownActor(PowerContext ctx) : base(ctx.Reaper)
-    {
-        _ctx = ctx;
-        HandleLater<GuestShutdownArguments>(Shutdown);
-    }
+    protected override void PreStart() => HandleLater<GuestShutdownArguments>(Shutdown);
 
     private void Shutdown(Execute e, GuestShutdownArguments a)
     {
@@ -35,9 +29,9 @@ public sealed class ShutdownActor : HelperCommandOwner
             _ => throw new CommandException(InvalidMode),
         };
         // Not found anywhere: "shutdown" stays a bare name and fails as qemu-ga's exec of /sbin/shutdown would.
-        var (path, args) = _ctx.Helpers.Find(program) is { } direct
+        var (path, args) = ctx.Helpers.Find(program) is { } direct
             ? (direct, Array.Empty<string>())
-            : (_ctx.Helpers.Find("shutdown") ?? "shutdown", ["-h", flag, "+0", "hypervisor initiated shutdown"]);
-        RunHelper(e, new HelperCommand.Spec(path, args, null, "shutdown", _ctx.Power.ShutdownTimeout, _ctx.Processes.HelperOutputLimit));
+            : (ctx.Helpers.Find("shutdown") ?? "shutdown", ["-h", flag, "+0", "hypervisor initiated shutdown"]);
+        RunHelper(e, new HelperCommand.Spec(path, args, null, "shutdown", ctx.Power.ShutdownTimeout, ctx.Processes.HelperOutputLimit));
     }
 }

@@ -11,7 +11,8 @@ namespace Agent.Actors.Commands.Time;
 /// <c>hwclock -w</c> (RTC from system time); without, <c>hwclock -s</c> (system time from the RTC).
 /// hwclock is found on <c>agent.helpers.path</c> and run through the helper runner.
 /// </summary>
-public sealed class SetTimeActor : HelperCommandOwner
+public sealed class SetTimeActor(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper)
+    : HelperCommandOwner(reaper)
 {
     public static readonly CommandFamily Family = new(
         "set-time",
@@ -21,17 +22,7 @@ public sealed class SetTimeActor : HelperCommandOwner
     public static Props Props(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new SetTimeActor(helpers, processes, clock, reaper));
 
-    private readonly HelperSettings _helpers;
-    private readonly ProcessSettings _processes;
-    private readonly ISystemTimeSetter _clock;
-
-    public SetTimeActor(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper) : base(reaper)
-    {
-        _helpers = helpers;
-        _processes = processes;
-        _clock = clock;
-        HandleLater<GuestSetTimeArguments>(SetTime);
-    }
+    protected override void PreStart() => HandleLater<GuestSetTimeArguments>(SetTime);
 
     private void SetTime(Execute e, GuestSetTimeArguments a)
     {
@@ -43,10 +34,10 @@ public sealed class SetTimeActor : HelperCommandOwner
             var microseconds = ns % 1_000_000_000 / 1000;
             var year = DateTimeOffset.FromUnixTimeSeconds(seconds).ToLocalTime().Year;
             if (year is < 1970 or >= 2070) throw new CommandException("Invalid time");
-            if (_clock.SetTimeOfDay(seconds, microseconds) is var errno and not 0)
+            if (clock.SetTimeOfDay(seconds, microseconds) is var errno and not 0)
                 throw new CommandException($"Failed to set time to guest: {Native.StrError(errno)}");
         }
-        RunHelper(e, new HelperCommand.Spec(_helpers.Find("hwclock") ?? "hwclock", [time is null ? "-s" : "-w"], null,
-            "set hardware clock to system time", _helpers.Timeout, _processes.HelperOutputLimit));
+        RunHelper(e, new HelperCommand.Spec(helpers.Find("hwclock") ?? "hwclock", [time is null ? "-s" : "-w"], null,
+            "set hardware clock to system time", helpers.Timeout, processes.HelperOutputLimit));
     }
 }

@@ -12,7 +12,7 @@ namespace Agent.Actors.Commands.Users;
 /// leniently, newline and colon checks, then <c>chpasswd</c> (with <c>-e</c> when crypted) fed
 /// <c>user:password\n</c> on stdin. The password goes only to the helper's stdin: never to argv, never to a log.
 /// </summary>
-public sealed class PasswordActor : HelperCommandOwner
+public sealed class PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : HelperCommandOwner(reaper)
 {
     public static readonly CommandFamily Family = new(
         "password",
@@ -22,15 +22,7 @@ public sealed class PasswordActor : HelperCommandOwner
     public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));
 
-    private readonly HelperSettings _helpers;
-    private readonly ProcessSettings _processes;
-
-    public PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : base(reaper)
-    {
-        _helpers = helpers;
-        _processes = processes;
-        HandleLater<GuestSetUserPasswordArguments>(SetPassword);
-    }
+    protected override void PreStart() => HandleLater<GuestSetUserPasswordArguments>(SetPassword);
 
     private void SetPassword(Execute e, GuestSetUserPasswordArguments a)
     {
@@ -45,7 +37,7 @@ public sealed class PasswordActor : HelperCommandOwner
 
         var user = OsString.Encode(username);
         byte[] input = [.. user, (byte)':', .. password, (byte)'\n'];
-        RunHelper(e, new HelperCommand.Spec(_helpers.Find("chpasswd") ?? "chpasswd", a.Crypted ? ["-e"] : [],
-            input, "set user password", _helpers.Timeout, _processes.HelperOutputLimit));
+        RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", a.Crypted ? ["-e"] : [],
+            input, "set user password", helpers.Timeout, processes.HelperOutputLimit));
     }
 }
