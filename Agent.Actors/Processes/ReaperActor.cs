@@ -70,26 +70,14 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
     {
         switch (message)
         {
-            case Watch watch:
-                OnWatch(watch);
-                break;
-            case ChildSignal or Sweep:
-                ReapAll();
-                break;
-            case SignalGroup signal:
-                OnSignalGroup(signal);
-                break;
+            case Watch watch: OnWatch(watch); break;
+            case ChildSignal or Sweep: ReapAll(); break;
+            case SignalGroup signal: OnSignalGroup(signal); break;
             // Terminated is a system message and overtakes the owner's last ordinary ones (a SignalGroup
             // from its PostStop): release its zombies only after those.
-            case Terminated t:
-                Self.Tell(new OwnerGone(t.ActorRef));
-                break;
-            case OwnerGone gone:
-                OnOwnerGone(gone);
-                break;
-            default:
-                Unhandled(message);
-                break;
+            case Terminated t: Self.Tell(new OwnerGone(t.ActorRef)); break;
+            case OwnerGone gone: OnOwnerGone(gone); break;
+            default: Unhandled(message); break;
         }
     }
 

@@ -11,23 +11,16 @@ namespace Agent.Actors.Commands.CpuMemory;
 /// The read-only CPU and memory queries: guest-get-vcpus, guest-get-memory-blocks,
 /// guest-get-memory-block-info, guest-get-cpustats and guest-get-load.
 /// </summary>
-public sealed partial class HardwareActor : CommandActor
+public sealed partial class HardwareActor(AgentSettings settings, IKernel kernel) : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "hardware",
-        ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info", "guest-get-cpustats", "guest-get-load"],
-        ctx => Props(ctx.Settings, LinuxKernel.Instance));
+    public static readonly CommandFamily Family = new("hardware", ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info", "guest-get-cpustats", "guest-get-load"], ctx => Props(ctx.Settings, LinuxKernel.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel) =>
         Akka.Actor.Props.Create(() => new HardwareActor(settings, kernel));
 
-    private readonly AgentSettings _settings;
-    private readonly IKernel _kernel;
 
-    public HardwareActor(AgentSettings settings, IKernel kernel)
+    protected override void PreStart()
     {
-        _settings = settings;
-        _kernel = kernel;
         Handle("guest-get-vcpus", () => Vcpus());
         Handle("guest-get-memory-blocks", () => MemoryBlocks());
         Handle("guest-get-memory-block-info", () => MemoryBlockInfo());
@@ -35,9 +28,9 @@ public sealed partial class HardwareActor : CommandActor
         Handle("guest-get-load", () => Load());
     }
 
-    private string CpuDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/cpu");
+    private string CpuDir => GuestFiles.Under(settings.Paths.Sysfs, "/devices/system/cpu");
 
-    private string MemoryDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/memory/");
+    private string MemoryDir => GuestFiles.Under(settings.Paths.Sysfs, "/devices/system/memory/");
 
     [GeneratedRegex(@"^cpu([+-]?\d+)")]
     private static partial Regex CpuEntry();
@@ -153,14 +146,14 @@ public sealed partial class HardwareActor : CommandActor
     /// </summary>
     private JsonValue CpuStats()
     {
-        var path = GuestFiles.Under(_settings.Paths.Procfs, "/stat");
+        var path = GuestFiles.Under(settings.Paths.Procfs, "/stat");
         string[] lines;
         try { lines = GuestFiles.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new CommandException($"open(\"{path}\"): {GuestFiles.ErrnoText(ex)}");
         }
-        var ticks = _kernel.ClockTicksPerSecond;
+        var ticks = kernel.ClockTicksPerSecond;
         var result = new List<JsonValue>();
         foreach (var line in lines)
         {
@@ -197,7 +190,7 @@ public sealed partial class HardwareActor : CommandActor
     /// <summary>getloadavg() reads the first three fields of &lt;procfs&gt;/loadavg.</summary>
     private JsonValue Load()
     {
-        var path = GuestFiles.Under(_settings.Paths.Procfs, "/loadavg");
+        var path = GuestFiles.Under(settings.Paths.Procfs, "/loadavg");
         string text;
         try { text = System.Text.Encoding.UTF8.GetString(GuestFiles.ReadAllBytes(path)); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

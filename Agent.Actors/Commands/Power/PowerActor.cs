@@ -6,10 +6,7 @@ namespace Agent.Actors.Commands.Power;
 /// <summary>The power family: guest-shutdown, guest-suspend-*, and the power-capability extension.</summary>
 public sealed class PowerActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "power",
-        [ShutdownActor.Command, .. SuspendActor.Commands.Keys, ExtensionSchema.PowerCapabilities.Name],
-        ctx => Props(PowerContext.From(ctx)));
+    public static readonly CommandFamily Family = new("power", [ShutdownActor.Command, .. SuspendActor.Commands.Keys, ExtensionSchema.PowerCapabilities.Name], ctx => Props(PowerContext.From(ctx)));
 
     public PowerActor(PowerContext ctx)
     {

@@ -14,10 +14,7 @@ namespace Agent.Actors.Commands.Storage;
 /// </summary>
 public sealed class FilesystemsActor : CommandActor, IWithTimers
 {
-    public static readonly CommandFamily Family = new(
-        "filesystems",
-        ["guest-get-fsinfo"],
-        ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
+    public static readonly CommandFamily Family = new("filesystems", ["guest-get-fsinfo"], ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
 
     public static Props Props(AgentSettings settings, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FilesystemsActor(settings, stats));

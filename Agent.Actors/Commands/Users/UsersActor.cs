@@ -10,10 +10,7 @@ namespace Agent.Actors.Commands.Users;
 /// <summary>guest-get-users (utmp) and guest-ssh-get-authorized-keys (passwd, then the user's key file).</summary>
 public sealed class UsersActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "users",
-        ["guest-get-users", "guest-ssh-get-authorized-keys"],
-        ctx => Props(ctx.Settings));
+    public static readonly CommandFamily Family = new("users", ["guest-get-users", "guest-ssh-get-authorized-keys"], ctx => Props(ctx.Settings));
 
     public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new UsersActor(settings));
 
