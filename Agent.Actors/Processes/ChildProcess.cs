@@ -35,7 +35,7 @@ public sealed record ChildLost(int Pid, string Reason);
 /// and collects it, so no zombie remains. Never restart it (that would run the command again):
 /// supervisors of process owners use Stop.
 /// </summary>
-public sealed class ChildProcess : ReceiveActor, IWithTimers
+public sealed class ChildProcess : UntypedActor, IWithTimers
 {
     private sealed class TimeoutElapsed
     {
@@ -59,16 +59,34 @@ public sealed class ChildProcess : ReceiveActor, IWithTimers
         _spec = spec;
         _reaper = reaper;
         _owner = owner ?? Context.Parent;
-        Receive<ChildExited>(e => { _exit = e; CompleteIfDone(); });
-        Receive<PipePump.Drained>(d => { _output = d; CompleteIfDone(); });
-        Receive<TimeoutElapsed>(_ => OnTimeout());
-        Receive<GroupSignalled>(_ => { });
-        Receive<ChildReapFailed>(f =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
         {
-            _pid = -1; // gone: never signal a pid we no longer own
-            _owner.Tell(new ChildLost(f.Pid, f.Reason));
-            Context.Stop(Self);
-        });
+            case ChildExited e:
+                _exit = e;
+                CompleteIfDone();
+                break;
+            case PipePump.Drained d:
+                _output = d;
+                CompleteIfDone();
+                break;
+            case TimeoutElapsed:
+                OnTimeout();
+                break;
+            case GroupSignalled:
+                break;
+            case ChildReapFailed f:
+                _pid = -1; // gone: never signal a pid we no longer own
+                _owner.Tell(new ChildLost(f.Pid, f.Reason));
+                Context.Stop(Self);
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(SpawnSpec spec, IActorRef reaper, IActorRef? owner = null) =>

@@ -18,21 +18,39 @@ public abstract record HelperOutcome
 /// <summary>
 /// Base for actors that run one helper program as a supervised <see cref="ChildProcess"/> and turn
 /// whatever happens to it into one <see cref="HelperOutcome"/>. The child is stopped, never
-/// restarted, if it throws: a restart would run the helper again.
+/// restarted, if it throws: a restart would run the helper again. A subclass's own messages go to
+/// <see cref="OnMessage"/> (docs/architecture.md, "Receiving").
 /// </summary>
-public abstract class HelperRun : ReceiveActor
+public abstract class HelperRun : UntypedActor
 {
     private IActorRef? _child;
     private bool _done;
 
-    protected HelperRun()
+    protected sealed override void OnReceive(object message)
     {
-        Receive<ChildStarted>(_ => { });
-        Receive<ChildCompleted>(c => Finish(new HelperOutcome.Finished(c)));
-        Receive<ChildSpawnFailed>(f => Finish(new HelperOutcome.NotStarted(f.Errno, f.Message)));
-        Receive<ChildLost>(l => Finish(new HelperOutcome.Broken(l.Reason)));
-        Receive<Terminated>(t => t.ActorRef.Equals(_child), _ => Finish(new HelperOutcome.Broken("the helper's owner actor failed")));
+        switch (message)
+        {
+            case ChildStarted:
+                break;
+            case ChildCompleted c:
+                Finish(new HelperOutcome.Finished(c));
+                break;
+            case ChildSpawnFailed f:
+                Finish(new HelperOutcome.NotStarted(f.Errno, f.Message));
+                break;
+            case ChildLost l:
+                Finish(new HelperOutcome.Broken(l.Reason));
+                break;
+            case Terminated t when t.ActorRef.Equals(_child):
+                Finish(new HelperOutcome.Broken("the helper's owner actor failed"));
+                break;
+            default:
+                OnMessage(message);
+                break;
+        }
     }
+
+    protected virtual void OnMessage(object message) => Unhandled(message);
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 

@@ -34,7 +34,7 @@ public sealed record GroupSignalled(int Pid, long Tag, int Errno);
 /// only a group whose leader is still held. An owner that dies does not orphan its pid: the reaper
 /// still collects it.
 /// </summary>
-public sealed class ReaperActor : ReceiveActor, IWithTimers
+public sealed class ReaperActor : UntypedActor, IWithTimers
 {
     private sealed class ChildSignal
     {
@@ -65,14 +65,21 @@ public sealed class ReaperActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _signals = signals;
-        Receive<Watch>(OnWatch);
-        Receive<ChildSignal>(_ => ReapAll());
-        Receive<Sweep>(_ => ReapAll());
-        Receive<SignalGroup>(OnSignalGroup);
-        // Terminated is a system message and overtakes the owner's last ordinary ones (a SignalGroup
-        // from its PostStop): release its zombies only after those.
-        Receive<Terminated>(t => Self.Tell(new OwnerGone(t.ActorRef)));
-        Receive<OwnerGone>(OnOwnerGone);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case Watch watch: OnWatch(watch); break;
+            case ChildSignal or Sweep: ReapAll(); break;
+            case SignalGroup signal: OnSignalGroup(signal); break;
+            // Terminated is a system message and overtakes the owner's last ordinary ones (a SignalGroup
+            // from its PostStop): release its zombies only after those.
+            case Terminated t: Self.Tell(new OwnerGone(t.ActorRef)); break;
+            case OwnerGone gone: OnOwnerGone(gone); break;
+            default: Unhandled(message); break;
+        }
     }
 
     public static Props Props(ProcessSettings settings, IChildSignalSource? signals = null) =>

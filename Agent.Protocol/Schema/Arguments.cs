@@ -62,7 +62,7 @@ public static class Arguments
     public static IReadOnlyList<string>? OptStrings(this JsonObject args, string name) =>
         OptArray(args, name)?.Select(v => ((JsonString)v).Value).ToArray();
 
-    private static InvalidOperationException Missing(string name) =>
+    public static InvalidOperationException Missing(string name) =>
         new($"argument '{name}' is missing after schema validation");
 
     private static InvalidOperationException Wrong(string name, JsonValue v) =>

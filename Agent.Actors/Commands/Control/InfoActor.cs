@@ -9,10 +9,7 @@ public sealed class InfoActor : CommandActor
     /// <summary>The version guest-info and -V report: the QEMU version whose semantics we follow (HEAD).</summary>
     public const string Version = "10.2.50";
 
-    public static readonly CommandFamily Family = new(
-        "info",
-        ["guest-sync-delimited", "guest-sync", "guest-ping", "guest-info"],
-        ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
+    public static readonly CommandFamily Family = new("info", ["guest-sync-delimited", "guest-sync", "guest-ping", "guest-info"], ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
 
     private readonly IReadOnlyList<CommandSchema> _registered;
     private readonly CommandPolicy _policy;
@@ -24,10 +21,10 @@ public sealed class InfoActor : CommandActor
         _registered = ctx.Registered.Reverse().ToArray();
         _policy = ctx.Policy;
         _freeze = ctx.Freeze;
-        Handle("guest-sync", args => new JsonInt(args.Int("id")));
-        Handle("guest-sync-delimited", args => new JsonInt(args.Int("id")));
-        Handle("guest-ping", _ => JsonObject.Empty);
-        Handle("guest-info", _ => Info());
+        Handle<GuestSyncArguments>(a => new JsonInt(a.Id));
+        Handle<GuestSyncDelimitedArguments>(a => new JsonInt(a.Id));
+        Handle("guest-ping", () => JsonObject.Empty);
+        Handle("guest-info", () => Info());
     }
 
     private JsonValue Info()

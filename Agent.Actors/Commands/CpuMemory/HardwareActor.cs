@@ -11,29 +11,24 @@ namespace Agent.Actors.Commands.CpuMemory;
 /// The read-only CPU and memory queries: guest-get-vcpus, guest-get-memory-blocks and
 /// guest-get-memory-block-info.
 /// </summary>
-public sealed partial class HardwareActor : CommandActor
+public sealed partial class HardwareActor(AgentSettings settings) : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "hardware",
-        ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info"],
-        ctx => Props(ctx.Settings));
+    public static readonly CommandFamily Family = new("hardware", ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info"], ctx => Props(ctx.Settings));
 
     public static Props Props(AgentSettings settings) =>
         Akka.Actor.Props.Create(() => new HardwareActor(settings));
 
-    private readonly AgentSettings _settings;
 
-    public HardwareActor(AgentSettings settings)
+    protected override void PreStart()
     {
-        _settings = settings;
-        Handle("guest-get-vcpus", _ => Vcpus());
-        Handle("guest-get-memory-blocks", _ => MemoryBlocks());
-        Handle("guest-get-memory-block-info", _ => MemoryBlockInfo());
+        Handle("guest-get-vcpus", () => Vcpus());
+        Handle("guest-get-memory-blocks", () => MemoryBlocks());
+        Handle("guest-get-memory-block-info", () => MemoryBlockInfo());
     }
 
-    private string CpuDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/cpu");
+    private string CpuDir => GuestFiles.Under(settings.Paths.Sysfs, "/devices/system/cpu");
 
-    private string MemoryDir => GuestFiles.Under(_settings.Paths.Sysfs, "/devices/system/memory/");
+    private string MemoryDir => GuestFiles.Under(settings.Paths.Sysfs, "/devices/system/memory/");
 
     [GeneratedRegex(@"^cpu([+-]?\d+)")]
     private static partial Regex CpuEntry();

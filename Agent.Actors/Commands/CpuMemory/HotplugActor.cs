@@ -12,10 +12,7 @@ namespace Agent.Actors.Commands.CpuMemory;
 /// </summary>
 public sealed class HotplugActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "hotplug",
-        ["guest-set-vcpus", "guest-set-memory-blocks"],
-        ctx => Props(ctx.Settings.Paths));
+    public static readonly CommandFamily Family = new("hotplug", ["guest-set-vcpus", "guest-set-memory-blocks"], ctx => Props(ctx.Settings.Paths));
 
     public static Props Props(PathSettings paths) => Akka.Actor.Props.Create(() => new HotplugActor(paths));
 
@@ -29,21 +26,20 @@ public sealed class HotplugActor : CommandActor
     {
         _cpuDir = GuestFiles.Under(paths.Sysfs, "/devices/system/cpu");
         _memoryDir = GuestFiles.Under(paths.Sysfs, "/devices/system/memory/");
-        Handle("guest-set-vcpus", args => SetVcpus(args.OptArray("vcpus")!));
-        Handle("guest-set-memory-blocks", args => SetMemoryBlocks(args.OptArray("mem-blks")!));
+        Handle<GuestSetVcpusArguments>(a => SetVcpus(a.Vcpus));
+        Handle<GuestSetMemoryBlocksArguments>(a => SetMemoryBlocks(a.MemBlks));
     }
 
     /// <summary>
     /// The count of leading entries processed; an error only when the very first fails (libvirt
     /// treats a short count as partial success).
     /// </summary>
-    private JsonValue SetVcpus(IReadOnlyList<JsonValue> vcpus)
+    private JsonValue SetVcpus(IReadOnlyList<GuestLogicalProcessor> vcpus)
     {
         long processed = 0;
-        foreach (var item in vcpus)
+        foreach (var vcpu in vcpus)
         {
-            var vcpu = (JsonObject)item;
-            var error = SetVcpu(vcpu.Int("logical-id"), vcpu.OptBool("online")!.Value);
+            var error = SetVcpu(vcpu.LogicalId, vcpu.Online);
             if (error is not null)
             {
                 if (processed == 0) throw new CommandException(error);
@@ -89,12 +85,11 @@ public sealed class HotplugActor : CommandActor
         }
     }
 
-    private JsonValue SetMemoryBlocks(IReadOnlyList<JsonValue> blocks) =>
-        new JsonArray(blocks.Select(b =>
+    private JsonValue SetMemoryBlocks(IReadOnlyList<GuestMemoryBlock> blocks) =>
+        new JsonArray(blocks.Select(block =>
         {
-            var block = (JsonObject)b;
-            var index = block.OptUInt64("phys-index")!.Value;
-            var (response, errorCode) = SetMemoryBlock(index, block.OptBool("online")!.Value);
+            var index = block.PhysIndex;
+            var (response, errorCode) = SetMemoryBlock(index, block.Online);
             return (JsonValue)JsonObject.Of(
                 ("phys-index", new JsonUInt(index)),
                 ("response", new JsonString(response)),

@@ -18,7 +18,7 @@ namespace Agent.Actors.Commands.Exec;
 /// Each process is owned by one <see cref="ChildProcess"/> child; this actor keeps the status table,
 /// keyed by pid, from the spawn until the result has been handed out.
 /// </summary>
-public sealed class ExecActor : ReceiveActor, IWithTimers
+public sealed class ExecActor : CommandActor, IWithTimers
 {
     /// <summary>QAPI's downstream prefix for names ActorAgent adds to the qga schema.</summary>
     public const string Downstream = "__org.actoragent_";
@@ -82,68 +82,59 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     {
         _settings = settings;
         _reaper = reaper;
-        Receive<Execute>(OnExecute);
-        Receive<ChildStarted>(OnStarted);
-        Receive<ChildSpawnFailed>(OnSpawnFailed);
-        Receive<ChildCompleted>(OnCompleted);
-        Receive<ChildLost>(l => SetLost(l.Pid, l.Reason));
-        Receive<Terminated>(OnOwnerTerminated);
-        Receive<GroupSignalled>(OnGroupSignalled);
-        Receive<ResultExpired>(r =>
+        HandleLater<GuestExecArguments>(Start);
+        HandleBounded<GuestExecStatusArguments>((a, budget) => Status(a.Pid, budget));
+        HandleBounded<GuestExecReadOutputArguments>(ReadOutput);
+        HandleLater<GuestExecKillArguments>(Kill);
+        Handle<GuestExecAckArguments>(a => Acknowledge(a.Pid));
+    }
+
+    protected override void OnMessage(object message)
+    {
+        switch (message)
         {
-            if (_entries.GetValueOrDefault(r.Pid) is not Finished finished) return;
-            if (!finished.AllRead)
-                _log.Warning("guest-exec result of pid {0} dropped unread after agent.exec.unread-expiry ({1})", r.Pid, _settings.UnreadExpiry);
-            Drop(r.Pid);
-        });
+            case ChildStarted started: OnStarted(started); break;
+            case ChildSpawnFailed failed: OnSpawnFailed(failed); break;
+            case ChildCompleted completed: OnCompleted(completed); break;
+            case ChildLost lost: SetLost(lost.Pid, lost.Reason); break;
+            case Terminated terminated: OnOwnerTerminated(terminated); break;
+            case GroupSignalled signalled: OnGroupSignalled(signalled); break;
+            case ResultExpired expired: OnResultExpired(expired); break;
+            default: Unhandled(message); break;
+        }
     }
 
     /// <summary>A process owner is never restarted: that would run the command a second time.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 
-    private void OnExecute(Execute cmd)
+    private void OnResultExpired(ResultExpired r)
     {
-        try
-        {
-            switch (cmd.Command)
-            {
-                case "guest-exec": Start(cmd); return;
-                case "guest-exec-status": Sender.Tell(new CommandSucceeded(cmd.Seq, Status(cmd.Arguments.Int("pid"), cmd.ReturnBudget))); return;
-                case ReadOutputCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, ReadOutput(cmd.Arguments, cmd.ReturnBudget))); return;
-                case KillCommand: Kill(cmd); return;
-                case AckCommand: Sender.Tell(new CommandSucceeded(cmd.Seq, Acknowledge(cmd.Arguments.Int("pid")))); return;
-                default:
-                    Sender.Tell(new CommandFailed(cmd.Seq, CommandErrors.NotFound(cmd.Command)));
-                    return;
-            }
-        }
-        catch (CommandException ex)
-        {
-            Sender.Tell(CommandFailed.Generic(cmd.Seq, ex.Message));
-        }
+        if (_entries.GetValueOrDefault(r.Pid) is not Finished finished) return;
+        if (!finished.AllRead)
+            _log.Warning("guest-exec result of pid {0} dropped unread after agent.exec.unread-expiry ({1})", r.Pid, _settings.UnreadExpiry);
+        Drop(r.Pid);
     }
 
-    private void Start(Execute cmd)
+    private void Start(Execute cmd, GuestExecArguments args)
     {
-        var args = cmd.Arguments;
-        var path = args.String("path");
-        var arguments = args.OptStrings("arg") ?? [];
-        var environment = args.OptStrings("env");
+        var path = args.Path;
+        var arguments = args.Arg ?? [];
+        var environment = args.Env;
         _log.Info("guest-exec called: \"{0}\"", string.Join(' ', new[] { path }.Concat(arguments)));
 
         byte[]? input = null;
-        if (args.OptString("input-data") is { } inputData)
+        if (args.InputData is { } inputData)
             input = LenientBase64.Decode(inputData) ?? throw new CommandException(LenientBase64.InvalidCharacters);
-        var (stdout, stderr) = CaptureModes(args["capture-output"]);
+        var (stdout, stderr) = CaptureModes(args.CaptureOutput);
 
         TimeSpan? timeout = null;
-        if (args.OptNumber(TimeoutArgument) is { } seconds)
+        if (args.Timeout is { } seconds)
         {
             if (!(seconds > 0 && seconds <= TimeSpan.MaxValue.TotalSeconds / 2))
                 throw new CommandException($"value '{seconds.ToString(CultureInfo.InvariantCulture)}' is invalid for argument {TimeoutArgument}");
             timeout = TimeSpan.FromSeconds(seconds);
         }
-        var workingDirectory = args.OptString(WorkingDirectoryArgument);
+        var workingDirectory = args.WorkingDirectory;
         if (workingDirectory is not null && !Directory.Exists(workingDirectory))
             throw new CommandException($"Failed to change to directory “{workingDirectory}” (No such file or directory)");
 
@@ -159,7 +150,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             _settings.OutputLimit, timeout);
         var owner = Context.ActorOf(ChildProcess.Props(spec, _reaper), $"exec-{++_spawned}");
         Context.Watch(owner);
-        _starting[owner] = new Starting(cmd.Seq, Sender, path, args.OptBool(KeepResultArgument) ?? false);
+        _starting[owner] = new Starting(cmd.Seq, Sender, path, args.KeepResult ?? false);
     }
 
     /// <summary>The caps of agent.exec, checked before a spawn: a finished process cannot be refused its result.</summary>
@@ -174,13 +165,13 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     }
 
     /// <summary>capture-output: a bool (true = both streams) or a GuestExecCaptureOutputMode name.</summary>
-    private static (OutputMode Stdout, OutputMode Stderr) CaptureModes(JsonValue? capture) => capture switch
+    private static (OutputMode Stdout, OutputMode Stderr) CaptureModes(GuestExecCaptureOutput? capture) => capture switch
     {
-        null or JsonBool { Value: false } or JsonString { Value: "none" } => (OutputMode.Discard, OutputMode.Discard),
-        JsonBool { Value: true } or JsonString { Value: "separated" } => (OutputMode.Capture, OutputMode.Capture),
-        JsonString { Value: "stdout" } => (OutputMode.Capture, OutputMode.Discard),
-        JsonString { Value: "stderr" } => (OutputMode.Discard, OutputMode.Capture),
-        JsonString { Value: "merged" } => (OutputMode.Capture, OutputMode.MergeIntoStdout),
+        null or { Bool: false } or { Enum: "none" } => (OutputMode.Discard, OutputMode.Discard),
+        { Bool: true } or { Enum: "separated" } => (OutputMode.Capture, OutputMode.Capture),
+        { Enum: "stdout" } => (OutputMode.Capture, OutputMode.Discard),
+        { Enum: "stderr" } => (OutputMode.Discard, OutputMode.Capture),
+        { Enum: "merged" } => (OutputMode.Capture, OutputMode.MergeIntoStdout),
         _ => throw new InvalidOperationException($"capture-output {capture} passed schema validation"),
     };
 
@@ -298,9 +289,9 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     /// as much as fits in the reply when count is absent. The result stays until the host has been
     /// sent every byte of both streams.
     /// </summary>
-    private JsonValue ReadOutput(JsonObject args, long budget)
+    private JsonValue ReadOutput(GuestExecReadOutputArguments args, long budget)
     {
-        var pid = args.Int("pid");
+        var pid = args.Pid;
         var finished = Find(pid) switch
         {
             Finished f => f,
@@ -308,12 +299,12 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             Lost lost => throw new CommandException($"PID {pid}: {lost.Reason}"),
             _ => throw new InvalidOperationException("unknown entry"),
         };
-        var isOut = args.String("stream") == "out";
+        var isOut = args.Stream == "out";
         var data = isOut ? finished.Result.Stdout : finished.Result.Stderr;
-        var offset = args.Int("offset");
+        var offset = args.Offset;
         if (offset < 0 || offset > data.Length)
             throw new CommandException($"value '{offset}' is invalid for argument offset");
-        var count = args.OptInt("count") ?? data.Length - offset;
+        var count = args.Count ?? data.Length - offset;
         if (count < 0)
             throw new CommandException($"value '{count}' is invalid for argument count");
 
@@ -377,10 +368,10 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
     /// reaper sends it, only while it still holds the leader unreaped, so the pid and group id cannot
     /// belong to anyone else; the answer comes back as <see cref="GroupSignalled"/>.
     /// </summary>
-    private void Kill(Execute cmd)
+    private void Kill(Execute cmd, GuestExecKillArguments args)
     {
-        var pid = cmd.Arguments.Int("pid");
-        var signal = cmd.Arguments.OptInt("signal") ?? Native.SIGKILL;
+        var pid = args.Pid;
+        var signal = args.Signal ?? Native.SIGKILL;
         if (Find(pid) is not Running)
             throw new CommandException($"PID {pid} has already exited");
         if (signal is < 0 or > 64)

@@ -44,12 +44,12 @@ public sealed class FileHandlesActor : CommandActor
     {
         _stateDir = stateDir;
         _settings = settings;
-        Handle("guest-file-open", Open);
-        Handle("guest-file-close", Close);
-        HandleBounded("guest-file-read", Read);
-        Handle("guest-file-write", Write);
-        Handle("guest-file-seek", Seek);
-        Handle("guest-file-flush", Flush);
+        Handle<GuestFileOpenArguments>(Open);
+        Handle<GuestFileCloseArguments>(Close);
+        HandleBounded<GuestFileReadArguments>(Read);
+        Handle<GuestFileWriteArguments>(Write);
+        Handle<GuestFileSeekArguments>(Seek);
+        Handle<GuestFileFlushArguments>(Flush);
     }
 
     protected override void PreStart()
@@ -72,10 +72,10 @@ public sealed class FileHandlesActor : CommandActor
         _handles.Clear();
     }
 
-    private JsonValue Open(JsonObject args)
+    private JsonValue Open(GuestFileOpenArguments args)
     {
-        var path = args.String("path");
-        var mode = args.OptString("mode") ?? "r";
+        var path = args.Path;
+        var mode = args.Mode ?? "r";
         _log.Info("guest-file-open called, filepath: {0}, mode: {1}", path, mode);
         if (_handles.Count >= _settings.MaxOpenHandles)
             throw new CommandException($"too many open files: agent.files.max-open-handles ({_settings.MaxOpenHandles}) reached");
@@ -104,9 +104,9 @@ public sealed class FileHandlesActor : CommandActor
         return new JsonInt(handle);
     }
 
-    private JsonValue Close(JsonObject args)
+    private JsonValue Close(GuestFileCloseArguments args)
     {
-        var handle = args.Int("handle");
+        var handle = args.Handle;
         _log.Info("guest-file-close called, handle: {0}", handle);
         var file = Find(handle);
         _handles.Remove(handle);
@@ -118,10 +118,10 @@ public sealed class FileHandlesActor : CommandActor
     /// count is a maximum (qemu-ga's fread may return less), so a read whose reply would exceed
     /// agent.channel.max-reply-bytes reads only what fits; the next read goes on from there.
     /// </summary>
-    private JsonValue Read(JsonObject args, long budget)
+    private JsonValue Read(GuestFileReadArguments args, long budget)
     {
-        var file = Find(args.Int("handle"));
-        var count = args.OptInt("count") ?? DefaultReadCount;
+        var file = Find(args.Handle);
+        var count = args.Count ?? DefaultReadCount;
         if (count < 0 || count > MaxReadCount)
             throw new CommandException($"value '{count}' is invalid for argument count");
         var fits = ReadReply.MaxBytes(budget);
@@ -140,13 +140,13 @@ public sealed class FileHandlesActor : CommandActor
         }
     }
 
-    private JsonValue Write(JsonObject args)
+    private JsonValue Write(GuestFileWriteArguments args)
     {
-        var file = Find(args.Int("handle"));
+        var file = Find(args.Handle);
         file.PrepareWrite(); // qemu-ga seeks before it even looks at the data
-        var data = LenientBase64.Decode(args.String("buf-b64"))
+        var data = LenientBase64.Decode(args.BufB64)
                    ?? throw new CommandException(LenientBase64.InvalidCharacters);
-        var count = args.OptInt("count") ?? data.Length;
+        var count = args.Count ?? data.Length;
         if (count < 0 || count > data.Length)
             throw new CommandException($"value '{count}' is invalid for argument count");
 
@@ -154,31 +154,31 @@ public sealed class FileHandlesActor : CommandActor
         return JsonObject.Of(("count", new JsonInt(written)), ("eof", JsonBool.False));
     }
 
-    private JsonValue Seek(JsonObject args)
+    private JsonValue Seek(GuestFileSeekArguments args)
     {
-        var file = Find(args.Int("handle"));
-        var position = file.Seek(args.Int("offset"), Whence(args));
+        var file = Find(args.Handle);
+        var position = file.Seek(args.Offset, Whence(args.Whence));
         return JsonObject.Of(("position", new JsonInt(position)), ("eof", JsonBool.False)); // GuestFileSeek order; the writer emits QDict order
     }
 
-    private JsonValue Flush(JsonObject args)
+    private JsonValue Flush(GuestFileFlushArguments args)
     {
-        Find(args.Int("handle")).Flush();
+        Find(args.Handle).Flush();
         return JsonObject.Empty;
     }
 
     /// <summary>GuestFileWhence: the enum names, or the integers 0/1/2 of the original int-only schema.</summary>
-    private static int Whence(JsonObject args)
+    private static int Whence(GuestFileWhence whence)
     {
-        if (args["whence"] is JsonString name)
-            return name.Value switch
+        if (whence.Enum is { } name)
+            return name switch
             {
                 "set" => F.SEEK_SET,
                 "cur" => F.SEEK_CUR,
                 "end" => F.SEEK_END,
-                _ => throw new InvalidOperationException($"whence '{name.Value}' passed schema validation"),
+                _ => throw new InvalidOperationException($"whence '{name}' passed schema validation"),
             };
-        var code = args.Int("whence");
+        var code = whence.Int!.Value;
         return code switch
         {
             0 => F.SEEK_SET,

@@ -32,13 +32,13 @@ public sealed record FreezeContext(
 /// before the first FIFREEZE and cleared after the last FITHAW. A freeze abandoned at its deadline
 /// thaws (hook included) before its error is answered, so host and guest never disagree. Beyond qemu-ga: an auto-thaw timer, and a
 /// thaw without hook when the actor stops while frozen (qemu-ga's cleanup thaws too).
+/// States (Become): at rest, thawed or frozen (the family's handlers; <see cref="FreezeState"/> says which) →
+/// freezing (hook, then the FIFREEZE walk) → at rest, or thawing (the FITHAW walk, then the hook) → at rest.
+/// While freezing or thawing, guest-fsfreeze-status is answered and other commands wait in the stash.
 /// </summary>
-public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
 {
-    public static readonly CommandFamily Family = new(
-        "fsfreeze",
-        ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"],
-        ctx => Props(FreezeContext.From(ctx)));
+    public static readonly CommandFamily Family = new("fsfreeze", ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"], ctx => Props(FreezeContext.From(ctx)));
 
     private sealed record FreezeWalked(int Count, string? Error);
 
@@ -49,19 +49,22 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         public static readonly AutoThawDue Instance = new();
     }
 
-    /// <summary>A freeze or thaw in progress; replies go to ReplyTo with Seq (an auto-thaw has none).</summary>
-    private sealed record Job(long Seq, IActorRef? ReplyTo, TimeSpan AutoThaw, string? FreezeError = null, string? Abandoned = null);
+    /// <summary>
+    /// The freeze or thaw in progress, carried by the freezing and thawing states; replies go to
+    /// ReplyTo with Seq (an auto-thaw has none).
+    /// </summary>
+    private sealed record Job(long Seq, IActorRef? ReplyTo, TimeSpan AutoThaw, IReadOnlyList<string>? Mountpoints = null,
+        string? FreezeError = null, string? Abandoned = null, int Thawed = 0);
 
     /// <summary>The longest auto-thaw a request may ask for: beyond it, timers and TimeSpan overflow.</summary>
     private const long MaxAutoThawSeconds = 365L * 24 * 3600;
 
     private const string AutoThawTimer = "auto-thaw";
+    private const string StatusCommand = "guest-fsfreeze-status";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FreezeContext _ctx;
     private bool _frozen;
-    private Job? _job;
-    private Action<string?>? _afterHook;
     private Task? _walk;
     private TimeSpan _autoThawAfter;
 
@@ -73,17 +76,14 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     {
         _ctx = ctx;
         _frozen = ctx.State.Frozen;
-        Receive<Execute>(OnExecute);
-        Receive<HelperCommand.Finished>(f =>
+        Handle(StatusCommand, () => new JsonString(_frozen ? "frozen" : "thawed"));
+        HandleLater<GuestFsfreezeFreezeArguments>((e, a) => StartFreeze(e, a.AutoThaw, null));
+        HandleLater<GuestFsfreezeFreezeListArguments>((e, a) => StartFreeze(e, a.AutoThaw, a.Mountpoints));
+        HandleLater("guest-fsfreeze-thaw", e =>
         {
-            var next = _afterHook;
-            _afterHook = null;
-            next?.Invoke(f.Error);
+            Timers.Cancel(AutoThawTimer);
+            StartThaw(new Job(e.Seq, Sender, TimeSpan.Zero));
         });
-        Receive<FreezeWalked>(OnFreezeWalked);
-        Receive<ThawWalked>(OnThawWalked);
-        Receive<AutoThawDue>(_ => OnAutoThawDue());
-        Receive<Abandon>(OnAbandon);
     }
 
     public static Props Props(FreezeContext ctx) => Akka.Actor.Props.Create(() => new FreezeActor(ctx));
@@ -114,69 +114,94 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         _log.Warning("stopping while frozen: thawed {0} filesystem(s) without running the thaw hook", count);
     }
 
-    private void OnExecute(Execute e)
+    /// <summary>At rest: the auto-thaw of a freeze nobody thawed.</summary>
+    protected override void OnMessage(object message)
     {
-        // An auto-thaw runs without the dispatcher knowing: a freeze or thaw arriving meanwhile waits for it.
-        if (_job is not null && e.Command != "guest-fsfreeze-status")
+        if (message is not AutoThawDue) Unhandled(message);
+        else if (_frozen) StartThaw(new Job(0, null, TimeSpan.Zero));
+    }
+
+    /// <summary>At rest nothing is in flight: a freeze past its deadline is handled while freezing.</summary>
+    protected override void OnAbandon(Abandon abandon)
+    {
+    }
+
+    /// <summary>What freezing and thawing share: status answers, other commands wait, a late auto-thaw is dropped.</summary>
+    private void Busy(object message)
+    {
+        switch (message)
         {
-            Stash.Stash();
-            return;
-        }
-        switch (e.Command)
-        {
-            case "guest-fsfreeze-status":
-                Sender.Tell(new CommandSucceeded(e.Seq, new JsonString(_frozen ? "frozen" : "thawed")));
-                return;
-            case "guest-fsfreeze-freeze":
-            case "guest-fsfreeze-freeze-list":
-                StartFreeze(e);
-                return;
-            case "guest-fsfreeze-thaw":
-                Timers.Cancel(AutoThawTimer);
-                StartThaw(new Job(e.Seq, Sender, TimeSpan.Zero));
-                return;
+            case Execute { Command: StatusCommand }:
+                OnReceive(message);
+                break;
+            case Execute:
+                Stash.Stash();
+                break;
+            case Abandon or AutoThawDue:
+                break;
             default:
-                Sender.Tell(new CommandFailed(e.Seq, CommandErrors.NotFound(e.Command)));
-                return;
+                Unhandled(message);
+                break;
         }
     }
 
-    private void StartFreeze(Execute e)
+    private void StartFreeze(Execute e, long? autoThawSeconds, IReadOnlyList<string>? mountpoints)
     {
         var autoThaw = _ctx.Settings.AutoThaw;
-        if (e.Arguments.OptInt(ExtensionSchema.AutoThawArgument) is { } seconds)
+        if (autoThawSeconds is { } seconds)
         {
             if (seconds is < 0 or > MaxAutoThawSeconds)
-            {
-                Sender.Tell(CommandFailed.Generic(e.Seq, $"Parameter '{ExtensionSchema.AutoThawArgument}' expects a number of seconds from 0 to {MaxAutoThawSeconds}"));
-                return;
-            }
+                throw new CommandException($"Parameter '{ExtensionSchema.AutoThawArgument}' expects a number of seconds from 0 to {MaxAutoThawSeconds}");
             autoThaw = TimeSpan.FromSeconds(seconds);
         }
-        var mountpoints = e.Command == "guest-fsfreeze-freeze-list" ? e.Arguments.OptStrings("mountpoints") : null;
-        _job = new Job(e.Seq, Sender, autoThaw);
+        var job = new Job(e.Seq, Sender, autoThaw, mountpoints);
         _log.Info("guest-fsfreeze called");
-        RunHook("freeze", error =>
-        {
-            if (error is not null) Finish(CommandFailed.Generic(_job!.Seq, error));
-            else if (_job!.Abandoned is { } abandoned) StartThaw(_job with { FreezeError = abandoned });
-            else FreezeMounts(mountpoints);
-        });
+        Become(m => Freezing(m, job));
+        if (!StartHook("freeze")) AfterFreezeHook(job, null);
     }
 
-    private void FreezeMounts(IReadOnlyList<string>? mountpoints)
+    private void Freezing(object message, Job job)
+    {
+        switch (message)
+        {
+            case HelperCommand.Finished hook:
+                AfterFreezeHook(job, hook.Error);
+                break;
+            case FreezeWalked walked:
+                AfterFreezeWalk(job, walked);
+                break;
+            case Abandon abandon when abandon.Seq == job.Seq && job.Abandoned is null:
+                // Thawed as soon as what runs now has ended; the error is answered after the thaw.
+                var abandoned = job with { Abandoned = abandon.Error.Desc + "; the filesystems were thawed" };
+                Become(m => Freezing(m, abandoned));
+                break;
+            default:
+                Busy(message);
+                break;
+        }
+    }
+
+    private void AfterFreezeHook(Job job, string? error)
+    {
+        if (error is not null) Finish(job, CommandFailed.Generic(job.Seq, error));
+        else if (job.Abandoned is { } abandoned) StartThaw(job with { FreezeError = abandoned });
+        else FreezeMounts(job);
+    }
+
+    private void FreezeMounts(Job job)
     {
         IReadOnlyList<Mount> mounts;
         try { mounts = MountTable.Read(_ctx.Procfs, _ctx.Stats); }
         catch (MountTableException ex)
         {
-            Finish(CommandFailed.Generic(_job!.Seq, ex.Message));
+            Finish(job, CommandFailed.Generic(job.Seq, ex.Message));
             return;
         }
         // Before the first FIFREEZE: the marker, no more log writes, only the allow-listed commands.
         SetFrozen(true);
         var filesystems = _ctx.Filesystems;
-        var walk = Task.Factory.StartNew(() => FreezeAll(filesystems, mounts, mountpoints), TaskCreationOptions.LongRunning);
+        var only = job.Mountpoints;
+        var walk = Task.Factory.StartNew(() => FreezeAll(filesystems, mounts, only), TaskCreationOptions.LongRunning);
         _walk = walk;
         walk.PipeTo(Self, failure: ex => new FreezeWalked(0, ex.Message));
     }
@@ -198,9 +223,8 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         return new FreezeWalked(count, null);
     }
 
-    private void OnFreezeWalked(FreezeWalked walked)
+    private void AfterFreezeWalk(Job job, FreezeWalked walked)
     {
-        var job = _job!;
         if (job.Abandoned is { } abandoned)
         {
             StartThaw(job with { FreezeError = abandoned });
@@ -220,12 +244,12 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         {
             ArmAutoThaw(job.AutoThaw);
         }
-        Finish(new CommandSucceeded(job.Seq, new JsonInt(walked.Count)));
+        Finish(job, new CommandSucceeded(job.Seq, new JsonInt(walked.Count)));
     }
 
     private void StartThaw(Job job)
     {
-        _job = job;
+        Become(m => Thawing(m, job));
         IReadOnlyList<Mount> mounts;
         try { mounts = MountTable.Read(_ctx.Procfs, _ctx.Stats); }
         catch (MountTableException ex)
@@ -233,7 +257,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
             // qemu-ga leaves the state as it was and reports the mount-list error; an auto-thaw tries again later.
             _log.Error("thaw failed: {0}", ex.Message);
             if (job.ReplyTo is null) ArmAutoThaw(_autoThawAfter);
-            Finish(CommandFailed.Generic(job.Seq, job.FreezeError ?? ex.Message));
+            Finish(job, CommandFailed.Generic(job.Seq, job.FreezeError ?? ex.Message));
             return;
         }
         var filesystems = _ctx.Filesystems;
@@ -257,37 +281,39 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         return count;
     }
 
-    private void OnThawWalked(ThawWalked walked)
+    /// <summary>A thaw simply finishes, also past its deadline.</summary>
+    private void Thawing(object message, Job job)
     {
-        SetFrozen(false);
-        _log.Info("guest-fsthaw called");
-        var job = _job!;
-        RunHook("thaw", error =>
+        switch (message)
         {
-            if (job.ReplyTo is null)
-            {
-                _log.Warning("auto-thaw: thawed {0} filesystem(s) that stayed frozen without a guest-fsfreeze-thaw{1}",
-                    walked.Count, error is null ? "" : $"; the thaw hook failed: {error}");
-                EndJob();
-                return;
-            }
-            Finish(job.FreezeError is { } freezeError ? CommandFailed.Generic(job.Seq, freezeError)
-                : error is not null ? CommandFailed.Generic(job.Seq, error)
-                : new CommandSucceeded(job.Seq, new JsonInt(walked.Count)));
-        });
+            case ThawWalked walked:
+                SetFrozen(false);
+                _log.Info("guest-fsthaw called");
+                var thawed = job with { Thawed = walked.Count };
+                Become(m => Thawing(m, thawed));
+                if (!StartHook("thaw")) AfterThawHook(thawed, null);
+                break;
+            case HelperCommand.Finished hook:
+                AfterThawHook(job, hook.Error);
+                break;
+            default:
+                Busy(message);
+                break;
+        }
     }
 
-    /// <summary>A freeze past its deadline ends thawed, with the deadline's error; a thaw simply finishes.</summary>
-    private void OnAbandon(Abandon abandon)
+    private void AfterThawHook(Job job, string? error)
     {
-        if (_job is not { ReplyTo: not null } job || job.Seq != abandon.Seq || job.FreezeError is not null) return;
-        _job = job with { Abandoned = abandon.Error.Desc + "; the filesystems were thawed" };
-    }
-
-    private void OnAutoThawDue()
-    {
-        if (!_frozen || _job is not null) return;
-        StartThaw(new Job(0, null, TimeSpan.Zero));
+        if (job.ReplyTo is null)
+        {
+            _log.Warning("auto-thaw: thawed {0} filesystem(s) that stayed frozen without a guest-fsfreeze-thaw{1}",
+                job.Thawed, error is null ? "" : $"; the thaw hook failed: {error}");
+            Finish(job, null);
+            return;
+        }
+        Finish(job, job.FreezeError is { } freezeError ? CommandFailed.Generic(job.Seq, freezeError)
+            : error is not null ? CommandFailed.Generic(job.Seq, error)
+            : new CommandSucceeded(job.Seq, new JsonInt(job.Thawed)));
     }
 
     private void ArmAutoThaw(TimeSpan after)
@@ -296,18 +322,14 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         if (after > TimeSpan.Zero) Timers.StartSingleTimer(AutoThawTimer, AutoThawDue.Instance, after);
     }
 
-    /// <summary>Runs the hook with <paramref name="phase"/> when one is configured, then <paramref name="next"/> with its error.</summary>
-    private void RunHook(string phase, Action<string?> next)
+    /// <summary>Starts the hook with <paramref name="phase"/> when one is configured; its Finished comes to the current state.</summary>
+    private bool StartHook(string phase)
     {
-        if (_ctx.Settings.Hook is not { } hook)
-        {
-            next(null);
-            return;
-        }
+        if (_ctx.Settings.Hook is not { } hook) return false;
         _log.Info("executing fsfreeze hook with arg '{0}'", phase);
-        _afterHook = next;
         Context.ActorOf(HelperCommand.Props(new HelperCommand.Spec(hook, [phase], null, "execute fsfreeze hook",
             _ctx.Settings.HookTimeout, _ctx.HelperOutputLimit), _ctx.Reaper));
+        return true;
     }
 
     private void SetFrozen(bool frozen)
@@ -329,15 +351,11 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
         }
     }
 
-    private void Finish(object reply)
+    /// <summary>Answers the job (an auto-thaw has nobody to answer), back to rest, and lets the waiting commands in.</summary>
+    private void Finish(Job job, object? reply)
     {
-        _job!.ReplyTo?.Tell(reply);
-        EndJob();
-    }
-
-    private void EndJob()
-    {
-        _job = null;
+        if (reply is not null) job.ReplyTo?.Tell(reply);
+        Become(OnReceive);
         Stash.UnstashAll();
     }
 }

@@ -12,10 +12,7 @@ namespace Agent.Actors.Commands.Freeze;
 /// </summary>
 public sealed class FstrimActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "fstrim",
-        ["guest-fstrim"],
-        ctx => Props(ctx.Settings.Paths.Procfs, LinuxFilesystemControl.Instance, LinuxFilesystemStats.Instance));
+    public static readonly CommandFamily Family = new("fstrim", ["guest-fstrim"], ctx => Props(ctx.Settings.Paths.Procfs, LinuxFilesystemControl.Instance, LinuxFilesystemStats.Instance));
 
     public static Props Props(string procfs, IFilesystemControl filesystems, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FstrimActor(procfs, filesystems, stats));
@@ -24,9 +21,9 @@ public sealed class FstrimActor : CommandActor
 
     public FstrimActor(string procfs, IFilesystemControl filesystems, IFilesystemStats stats)
     {
-        HandleAsync("guest-fstrim", args =>
+        HandleAsync<GuestFstrimArguments>(a =>
         {
-            var minimum = args.OptInt("minimum") ?? 0;
+            var minimum = a.Minimum ?? 0;
             _log.Info("guest-fstrim called");
             return Task.Factory.StartNew(() => Trim(procfs, filesystems, stats, minimum), TaskCreationOptions.LongRunning);
         });

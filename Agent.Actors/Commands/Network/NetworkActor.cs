@@ -8,12 +8,9 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.Network;
 
 /// <summary>guest-network-get-interfaces and guest-network-get-route.</summary>
-public sealed class NetworkActor : CommandActor
+public sealed class NetworkActor(AgentSettings settings, INetworkInterfaces interfaces) : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "network",
-        ["guest-network-get-interfaces", "guest-network-get-route"],
-        ctx => Props(ctx.Settings, LinuxNetworkInterfaces.Instance));
+    public static readonly CommandFamily Family = new("network", ["guest-network-get-interfaces", "guest-network-get-route"], ctx => Props(ctx.Settings, LinuxNetworkInterfaces.Instance));
 
     public static Props Props(AgentSettings settings, INetworkInterfaces interfaces) =>
         Akka.Actor.Props.Create(() => new NetworkActor(settings, interfaces));
@@ -21,15 +18,10 @@ public sealed class NetworkActor : CommandActor
     private static readonly string[] StatisticsMembers =
         ["rx-bytes", "rx-packets", "rx-errs", "rx-dropped", "tx-bytes", "tx-packets", "tx-errs", "tx-dropped"];
 
-    private readonly AgentSettings _settings;
-    private readonly INetworkInterfaces _interfaces;
-
-    public NetworkActor(AgentSettings settings, INetworkInterfaces interfaces)
+    protected override void PreStart()
     {
-        _settings = settings;
-        _interfaces = interfaces;
-        Handle("guest-network-get-interfaces", _ => Interfaces());
-        Handle("guest-network-get-route", _ => Routes());
+        Handle("guest-network-get-interfaces", () => Interfaces());
+        Handle("guest-network-get-route", () => Routes());
     }
 
     private sealed class InterfaceEntry(string name, string? hardwareAddress)
@@ -47,7 +39,7 @@ public sealed class NetworkActor : CommandActor
     private JsonValue Interfaces()
     {
         IReadOnlyList<InterfaceAddress> list;
-        try { list = _interfaces.List(); }
+        try { list = interfaces.List(); }
         catch (PlatformException ex) { throw new CommandException($"getifaddrs failed: {ex.Message}"); }
 
         var entries = new List<InterfaceEntry>();
@@ -61,7 +53,7 @@ public sealed class NetworkActor : CommandActor
                 ("ip-address", new JsonString(InetAddress.Format(ifa.Address))),
                 ("ip-address-type", new JsonString(ifa.Family == AddressFamily.InterNetwork ? "ipv4" : "ipv6")),
                 ("prefix", new JsonInt(ifa.Prefix))));
-            entry.Statistics ??= Statistics(netDev ??= ReadLines(GuestFiles.Under(_settings.Paths.Procfs, "/net/dev")), ifa.Name);
+            entry.Statistics ??= Statistics(netDev ??= ReadLines(GuestFiles.Under(settings.Paths.Procfs, "/net/dev")), ifa.Name);
         }
         return new JsonArray(entries.Select(e => (JsonValue)JsonObject.Of(
             ("name", new JsonString(e.Name)),
@@ -78,7 +70,7 @@ public sealed class NetworkActor : CommandActor
     private string? HardwareAddress(string name)
     {
         var device = name.Split(':')[0];
-        var text = GuestFiles.ReadOrNull(GuestFiles.Under(_settings.Paths.Sysfs, $"/class/net/{device}/address"));
+        var text = GuestFiles.ReadOrNull(GuestFiles.Under(settings.Paths.Sysfs, $"/class/net/{device}/address"));
         if (text is null) return null;
         var octets = text.Trim().Split(':', StringSplitOptions.RemoveEmptyEntries)
             .Select(o => byte.TryParse(o, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var b) ? b : (byte)0)
@@ -115,7 +107,7 @@ public sealed class NetworkActor : CommandActor
         string? error = null;
         foreach (var (file, v6) in new[] { ("/net/route", false), ("/net/ipv6_route", true) })
         {
-            var path = GuestFiles.Under(_settings.Paths.Procfs, file);
+            var path = GuestFiles.Under(settings.Paths.Procfs, file);
             string[] lines;
             try { lines = GuestFiles.ReadLines(path); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -28,7 +28,12 @@ public sealed class ExecutorActor : HelperRun
         _strategy = strategy;
         _mode = mode;
         _ctx = ctx;
-        Receive<SysfsWritten>(w => Reply(w.Error, final: false));
+    }
+
+    protected override void OnMessage(object message)
+    {
+        if (message is SysfsWritten w) Reply(w.Error, final: false);
+        else Unhandled(message);
     }
 
     public static Props Props(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) =>

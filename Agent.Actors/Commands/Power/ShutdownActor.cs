@@ -17,9 +17,11 @@ public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Rea
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));
 
-    protected override void OnExecute(Execute e)
+    protected override void PreStart() => HandleLater<GuestShutdownArguments>(Shutdown);
+
+    private void Shutdown(Execute e, GuestShutdownArguments a)
     {
-        var (program, flag) = e.Arguments.OptString("mode") switch
+        var (program, flag) = a.Mode switch
         {
             null or "powerdown" => ("poweroff", "-P"),
             "halt" => ("halt", "-H"),

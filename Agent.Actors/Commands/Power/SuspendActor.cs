@@ -9,7 +9,7 @@ namespace Agent.Actors.Commands.Power;
 /// <see cref="SuspendAttempt"/> child, so a slow or hung helper holds up nothing but that request.
 /// Success answers CommandSucceeded (the dispatcher sends no reply: success-response false).
 /// </summary>
-public sealed class SuspendActor : ReceiveActor
+public sealed class SuspendActor : CommandActor
 {
     public static readonly IReadOnlyDictionary<string, SuspendMode> Commands = new Dictionary<string, SuspendMode>
     {
@@ -24,11 +24,12 @@ public sealed class SuspendActor : ReceiveActor
     public SuspendActor(PowerContext ctx)
     {
         _ctx = ctx;
-        Receive<Execute>(e => e.Command == ExtensionSchema.PowerCapabilities.Name,
+        HandleLater(ExtensionSchema.PowerCapabilities.Name,
             e => Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}"));
-        Receive<Execute>(e => Commands.ContainsKey(e.Command), e =>
-            Context.ActorOf(SuspendAttempt.Props(Commands[e.Command], _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)),
-                $"attempt-{++_attempts}"));
+        foreach (var (command, mode) in Commands)
+            HandleLater(command, e =>
+                Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)),
+                    $"attempt-{++_attempts}"));
     }
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new SuspendActor(ctx));
@@ -41,21 +42,31 @@ public sealed class SuspendActor : ReceiveActor
 /// Probes every mode the way the suspend commands would (same strategies, same probe mode) without
 /// executing, and answers one list: [{"mode", "supported", "method"?, "reason"?}, ...].
 /// </summary>
-public sealed class CapabilityQuery : ReceiveActor
+public sealed class CapabilityQuery : UntypedActor
 {
     private readonly Dictionary<SuspendMode, ModeCapability> _found = new();
+    private readonly long _seq;
+    private readonly IActorRef _replyTo;
 
     public CapabilityQuery(long seq, IActorRef replyTo, PowerContext ctx)
     {
+        _seq = seq;
+        _replyTo = replyTo;
         foreach (var mode in SuspendModes.All)
             Context.ActorOf(SuspendAttempt.Props(mode, ctx, new SuspendAttempt.Purpose.ProbeOnly(Self)), mode.Name());
-        Receive<ModeCapability>(c =>
+    }
+
+    protected override void OnReceive(object message)
+    {
+        if (message is not ModeCapability c)
         {
-            _found[c.Mode] = c;
-            if (_found.Count < SuspendModes.All.Count) return;
-            replyTo.Tell(new CommandSucceeded(seq, new JsonArray(SuspendModes.All.Select(m => (JsonValue)ToJson(_found[m])).ToArray())));
-            Context.Stop(Self);
-        });
+            Unhandled(message);
+            return;
+        }
+        _found[c.Mode] = c;
+        if (_found.Count < SuspendModes.All.Count) return;
+        _replyTo.Tell(new CommandSucceeded(_seq, new JsonArray(SuspendModes.All.Select(m => (JsonValue)ToJson(_found[m])).ToArray())));
+        Context.Stop(Self);
     }
 
     public static Props Props(long seq, IActorRef replyTo, PowerContext ctx) =>

@@ -16,7 +16,7 @@ public sealed record ModeCapability(SuspendMode Mode, bool Supported, string? Me
 /// is discarded unless it came from the last strategy, nothing supported gives the fixed text, and
 /// otherwise the last strategy's error (possibly none) is the answer.
 /// </summary>
-public sealed class SuspendAttempt : ReceiveActor
+public sealed class SuspendAttempt : UntypedActor
 {
     public const string NotSupported = "the requested suspend mode is not supported by the guest";
 
@@ -34,6 +34,7 @@ public sealed class SuspendAttempt : ReceiveActor
     private readonly List<string> _reasons = [];
     private int _index = -1;
     private IActorRef? _step;
+    private bool _stepIsProbe;
     private Exception? _stepFailure;
     private bool _modeSupported;
     private string? _lastError;
@@ -44,9 +45,25 @@ public sealed class SuspendAttempt : ReceiveActor
         _mode = mode;
         _ctx = ctx;
         _purpose = purpose;
-        Receive<ProbeResult>(OnProbe);
-        Receive<ExecutionResult>(OnExecuted);
-        Receive<Terminated>(t => t.ActorRef.Equals(_step), OnStepDied);
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ProbeResult probe:
+                OnProbe(probe);
+                break;
+            case ExecutionResult result:
+                OnExecuted(result);
+                break;
+            case Terminated t when t.ActorRef.Equals(_step):
+                OnStepDied();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
     }
 
     public static Props Props(SuspendMode mode, PowerContext ctx, Purpose purpose) =>
@@ -88,12 +105,13 @@ public sealed class SuspendAttempt : ReceiveActor
             return;
         }
         _lastError = null;
-        StartStep(ProbeActor.Props(Current, _mode, _ctx), $"probe-{Current.Name()}");
+        StartStep(ProbeActor.Props(Current, _mode, _ctx), $"probe-{Current.Name()}", probe: true);
     }
 
-    private void StartStep(Props props, string name)
+    private void StartStep(Props props, string name, bool probe)
     {
         _stepFailure = null;
+        _stepIsProbe = probe;
         _step = Context.ActorOf(props, name);
         Context.Watch(_step);
     }
@@ -120,7 +138,7 @@ public sealed class SuspendAttempt : ReceiveActor
             Finish(Current, null, null);
             return;
         }
-        StartStep(ExecutorActor.Props(Current, _mode, _ctx), $"executor-{Current.Name()}");
+        StartStep(ExecutorActor.Props(Current, _mode, _ctx), $"executor-{Current.Name()}", probe: false);
     }
 
     private void OnExecuted(ExecutionResult result)
@@ -142,11 +160,10 @@ public sealed class SuspendAttempt : ReceiveActor
         NextStrategy();
     }
 
-    private void OnStepDied(Terminated t)
+    private void OnStepDied()
     {
-        var wasProbe = t.ActorRef.Path.Name.StartsWith("probe-", StringComparison.Ordinal);
-        var why = $"the {(wasProbe ? "probe" : "executor")} for {Current.Name()} failed: {_stepFailure?.Message ?? "stopped"}";
-        if (wasProbe) OnProbe(new ProbeResult(Current, false, null, why));
+        var why = $"the {(_stepIsProbe ? "probe" : "executor")} for {Current.Name()} failed: {_stepFailure?.Message ?? "stopped"}";
+        if (_stepIsProbe) OnProbe(new ProbeResult(Current, false, null, why));
         else OnExecuted(new ExecutionResult(Current, why, false));
     }
 

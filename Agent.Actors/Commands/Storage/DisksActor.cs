@@ -7,27 +7,19 @@ using Akka.Actor;
 namespace Agent.Actors.Commands.Storage;
 
 /// <summary>guest-get-disks (&lt;sysfs&gt;/block) and guest-get-diskstats (&lt;procfs&gt;/diskstats).</summary>
-public sealed class DisksActor : CommandActor
+public sealed class DisksActor(AgentSettings settings, INvmeHealth nvme) : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "disks",
-        ["guest-get-disks", "guest-get-diskstats"],
-        ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
+    public static readonly CommandFamily Family = new("disks", ["guest-get-disks", "guest-get-diskstats"], ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
 
     public static Props Props(AgentSettings settings, INvmeHealth nvme) =>
         Akka.Actor.Props.Create(() => new DisksActor(settings, nvme));
 
-    private readonly AgentSettings _settings;
-    private readonly INvmeHealth _nvme;
-    private readonly BlockDevices _devices;
+    private readonly BlockDevices _devices = new(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
 
-    public DisksActor(AgentSettings settings, INvmeHealth nvme)
+    protected override void PreStart()
     {
-        _settings = settings;
-        _nvme = nvme;
-        _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
-        Handle("guest-get-disks", _ => Disks());
-        Handle("guest-get-diskstats", _ => DiskStats());
+        Handle("guest-get-disks", () => Disks());
+        Handle("guest-get-diskstats", () => DiskStats());
     }
 
     /// <summary>
@@ -36,9 +28,9 @@ public sealed class DisksActor : CommandActor
     /// </summary>
     private JsonValue Disks()
     {
-        var block = GuestFiles.Under(_settings.Paths.Sysfs, "/block");
+        var block = GuestFiles.Under(settings.Paths.Sysfs, "/block");
         var entries = GuestFiles.ListOrNull(block)
-            ?? throw new CommandException($"Can't open directory \"{Path.Join(_settings.Paths.Sysfs, "block")}\": No such file or directory");
+            ?? throw new CommandException($"Can't open directory \"{Path.Join(settings.Paths.Sysfs, "block")}\": No such file or directory");
         var result = new List<JsonValue>();
         foreach (var entry in entries)
         {
@@ -86,7 +78,7 @@ public sealed class DisksActor : CommandActor
     /// <summary>GuestDiskSmart of an NVMe disk, absent when the log page cannot be read (qemu-ga only logs that).</summary>
     private JsonObject? Smart(string devNode)
     {
-        if (_nvme.SmartLog(devNode) is not { Length: >= LinuxNvmeHealth.LogSize } log) return null;
+        if (nvme.SmartLog(devNode) is not { Length: >= LinuxNvmeHealth.LogSize } log) return null;
         return JsonObject.Of(NvmeSmartLog.Fields(log)
             .Select(f => (f.Name, (JsonValue?)FilesystemsActor.Number(f.Value)))
             .Prepend(("type", new JsonString("nvme")))
@@ -131,7 +123,7 @@ public sealed class DisksActor : CommandActor
     /// </summary>
     private JsonValue DiskStats()
     {
-        var path = GuestFiles.Under(_settings.Paths.Procfs, "/diskstats");
+        var path = GuestFiles.Under(settings.Paths.Procfs, "/diskstats");
         string[] lines;
         try { lines = GuestFiles.ReadLines(path); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

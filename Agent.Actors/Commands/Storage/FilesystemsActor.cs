@@ -12,12 +12,9 @@ namespace Agent.Actors.Commands.Storage;
 /// dedicated thread and the reply goes out when all have answered or the deadline passes, without
 /// the usage members of the mounts still hanging. A hung statvfs is not started again while it hangs.
 /// </summary>
-public sealed class FilesystemsActor : ReceiveActor, IWithTimers
+public sealed class FilesystemsActor : CommandActor, IWithTimers
 {
-    public static readonly CommandFamily Family = new(
-        "filesystems",
-        ["guest-get-fsinfo"],
-        ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
+    public static readonly CommandFamily Family = new("filesystems", ["guest-get-fsinfo"], ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
 
     public static Props Props(AgentSettings settings, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FilesystemsActor(settings, stats));
@@ -52,10 +49,17 @@ public sealed class FilesystemsActor : ReceiveActor, IWithTimers
         _settings = settings;
         _stats = stats;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
-        Receive<Execute>(e => e.Command == "guest-get-fsinfo", OnFsInfo);
-        Receive<Execute>(e => Sender.Tell(new CommandFailed(e.Seq, CommandErrors.NotFound(e.Command))));
-        Receive<UsageMeasured>(OnUsage);
-        Receive<UsageDeadline>(d => { if (_pending.Remove(d.Request, out var p)) Reply(p); });
+        HandleLater("guest-get-fsinfo", OnFsInfo);
+    }
+
+    protected override void OnMessage(object message)
+    {
+        switch (message)
+        {
+            case UsageMeasured measured: OnUsage(measured); break;
+            case UsageDeadline d: if (_pending.Remove(d.Request, out var p)) Reply(p); break;
+            default: Unhandled(message); break;
+        }
     }
 
     private void OnFsInfo(Execute cmd)

@@ -31,9 +31,9 @@ public sealed class IdentityActor : CommandActor
         _settings = settings;
         _kernel = kernel;
         _clock = clock;
-        Handle("guest-get-osinfo", _ => OsInfo());
-        Handle("guest-get-host-name", _ => HostName());
-        Handle("guest-get-timezone", _ => Timezone());
+        Handle("guest-get-osinfo", () => OsInfo());
+        Handle("guest-get-host-name", () => HostName());
+        Handle("guest-get-timezone", () => Timezone());
     }
 
     private JsonValue OsInfo()

@@ -24,8 +24,8 @@ public sealed class LoadActor : CommandActor
     {
         _settings = settings;
         _kernel = kernel;
-        Handle("guest-get-cpustats", _ => CpuStats());
-        Handle("guest-get-load", _ => Load());
+        Handle("guest-get-cpustats", () => CpuStats());
+        Handle("guest-get-load", () => Load());
     }
 
     private static readonly string[] CpuColumns = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guestnice"];

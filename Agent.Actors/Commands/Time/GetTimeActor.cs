@@ -17,6 +17,6 @@ public sealed class GetTimeActor : CommandActor
     public GetTimeActor(IClock clock)
     {
         // g_get_real_time() is in microseconds; the reply is in nanoseconds.
-        Handle("guest-get-time", _ => new JsonInt(clock.UnixMicroseconds() * 1000));
+        Handle("guest-get-time", () => new JsonInt(clock.UnixMicroseconds() * 1000));
     }
 }

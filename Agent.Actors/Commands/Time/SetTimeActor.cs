@@ -14,17 +14,16 @@ namespace Agent.Actors.Commands.Time;
 public sealed class SetTimeActor(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper)
     : HelperCommandOwner(reaper)
 {
-    public static readonly CommandFamily Family = new(
-        "set-time",
-        ["guest-set-time"],
-        ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, LinuxSystemTimeSetter.Instance, ctx.Reaper));
+    public static readonly CommandFamily Family = new("set-time", ["guest-set-time"], ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, LinuxSystemTimeSetter.Instance, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new SetTimeActor(helpers, processes, clock, reaper));
 
-    protected override void OnExecute(Execute e)
+    protected override void PreStart() => HandleLater<GuestSetTimeArguments>(SetTime);
+
+    private void SetTime(Execute e, GuestSetTimeArguments a)
     {
-        var time = e.Arguments.OptInt("time");
+        var time = a.Time;
         if (time is { } ns)
         {
             // C's truncating division and remainder, as qemu-ga computes the timeval.

@@ -15,10 +15,7 @@ namespace Agent.Actors.Commands.Users;
 /// </summary>
 public sealed class AuthorizedKeysActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "ssh",
-        ["guest-ssh-add-authorized-keys", "guest-ssh-remove-authorized-keys"],
-        ctx => Props(ctx.Settings.Paths.Etc, ctx.Settings.Ssh));
+    public static readonly CommandFamily Family = new("ssh", ["guest-ssh-add-authorized-keys", "guest-ssh-remove-authorized-keys"], ctx => Props(ctx.Settings.Paths.Etc, ctx.Settings.Ssh));
 
     public static Props Props(string etc, SshSettings settings) =>
         Akka.Actor.Props.Create(() => new AuthorizedKeysActor(etc, settings));
@@ -28,15 +25,15 @@ public sealed class AuthorizedKeysActor : CommandActor
 
     public AuthorizedKeysActor(string etc, SshSettings settings)
     {
-        HandleAsync("guest-ssh-add-authorized-keys", args =>
+        HandleAsync<GuestSshAddAuthorizedKeysArguments>(a =>
         {
-            var (username, keys, reset) = (args.String("username"), args.OptStrings("keys")!, args.OptBool("reset") == true);
+            var (username, keys, reset) = (a.Username, a.Keys, a.Reset == true);
             CheckKeys(keys);
             return InTurn(() => AuthorizedKeysFile.Add(etc, username, keys, reset, settings.KeyFileLimit));
         });
-        HandleAsync("guest-ssh-remove-authorized-keys", args =>
+        HandleAsync<GuestSshRemoveAuthorizedKeysArguments>(a =>
         {
-            var (username, keys) = (args.String("username"), args.OptStrings("keys")!);
+            var (username, keys) = (a.Username, a.Keys);
             CheckKeys(keys);
             return InTurn(() => AuthorizedKeysFile.Remove(etc, username, keys, settings.KeyFileLimit));
         });

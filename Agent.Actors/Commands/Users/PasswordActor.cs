@@ -14,18 +14,17 @@ namespace Agent.Actors.Commands.Users;
 /// </summary>
 public sealed class PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : HelperCommandOwner(reaper)
 {
-    public static readonly CommandFamily Family = new(
-        "password",
-        ["guest-set-user-password"],
-        ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
+    public static readonly CommandFamily Family = new("password", ["guest-set-user-password"], ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));
 
-    protected override void OnExecute(Execute e)
+    protected override void PreStart() => HandleLater<GuestSetUserPasswordArguments>(SetPassword);
+
+    private void SetPassword(Execute e, GuestSetUserPasswordArguments a)
     {
-        var username = e.Arguments.String("username");
-        var password = LenientBase64.Decode(e.Arguments.String("password"))
+        var username = a.Username;
+        var password = LenientBase64.Decode(a.Password)
                        ?? throw new CommandException(LenientBase64.InvalidCharacters);
         // qemu-ga treats the decoded bytes as a C string and would set only the part before a NUL;
         // a password shorter than the host sent is worse than none, so it is refused (README).
@@ -35,7 +34,7 @@ public sealed class PasswordActor(HelperSettings helpers, ProcessSettings proces
 
         var user = OsString.Encode(username);
         byte[] input = [.. user, (byte)':', .. password, (byte)'\n'];
-        RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", e.Arguments.OptBool("crypted") == true ? ["-e"] : [],
+        RunHelper(e, new HelperCommand.Spec(helpers.Find("chpasswd") ?? "chpasswd", a.Crypted ? ["-e"] : [],
             input, "set user password", helpers.Timeout, processes.HelperOutputLimit));
     }
 }
