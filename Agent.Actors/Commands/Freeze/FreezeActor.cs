@@ -39,7 +39,7 @@ public sealed class FreezeActor : ReceiveActor, IWithTimers, IWithUnboundedStash
     public static readonly CommandFamily Family = new(
         "fsfreeze",
         ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"],
-        ctx => Props(FreezeContext.From(ctx)));
+        ctx => Props(FreezeContext.From(ctx))) { CreateAtStart = ctx => ctx.Freeze.Frozen };
 
     private sealed record FreezeWalked(int Count, string? Error);
 
