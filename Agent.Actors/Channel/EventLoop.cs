@@ -33,6 +33,8 @@ public sealed unsafe class EventLoop : ExecutorService
         public void Execute() => action();
     }
 
+    private const int WorkPerPoll = 256;
+
     private readonly ConcurrentQueue<IRunnable> _work = new();
     private readonly Dictionary<int, Watch> _watches = new();
     private readonly Thread _thread;
@@ -88,9 +90,9 @@ public sealed unsafe class EventLoop : ExecutorService
         t_current = this;
         while (!_stopping)
         {
-            // The work queued now, not what it queues in turn: descriptors get their turn in between,
-            // as GLib's main loop alternates sources.
-            for (var n = _work.Count; n > 0 && _work.TryDequeue(out var work); n--) work.Run();
+            // Descriptors get their turn after a bounded run of work, as GLib's main loop alternates
+            // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
+            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--) work.Run();
             if (_stopping) break;
             var timeout = 0;
             if (_work.IsEmpty)
