@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Agent.Actors.Platform;
 using Akka.Actor;
 
 namespace Agent.Actors.Channel;
@@ -7,23 +8,37 @@ namespace Agent.Actors.Channel;
 /// <summary>
 /// unix-listen and vsock-listen: a listener with backlog 1 serving one client at a time, as qemu-ga
 /// does. A second client's connect succeeds but it is served only after the first disconnects.
+/// Both sockets are non-blocking and served by an <see cref="EventLoop"/>: the channel's own when the
+/// channel runs on one (the agent), else a private one. A reply that the socket takes at once is written
+/// by the caller without a thread switch; the rest waits for POLLOUT on the loop.
 /// </summary>
 public sealed class ListenTransport : ITransport
 {
+    private sealed class PendingWrite(ReadOnlyMemory<byte> rest)
+    {
+        public ReadOnlyMemory<byte> Rest = rest;
+        public readonly TaskCompletionSource Done = new();
+        public CancellationTokenRegistration Cancel;
+    }
+
     private readonly Func<Socket> _createListener;
-    private readonly int _readSize;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly object _gate = new();
-    private TaskCompletionSource _readingAllowed = NewOpenGate();
+    private readonly byte[] _buffer;
+    private EventLoop _loop = null!;
+    private EventLoop? _ownLoop;
+    private IActorRef _owner = ActorRefs.Nobody;
+    // Everything below is touched on the loop thread only.
     private Socket? _listener;
-    private volatile Socket? _client;
+    private Socket? _client;
     private long _conn;
-    private TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _clientEnded;
+    private bool _reading = true;
+    private PendingWrite? _write;
+    private bool _disposed;
 
     private ListenTransport(Func<Socket> createListener, int readSize)
     {
         _createListener = createListener;
-        _readSize = readSize;
+        _buffer = new byte[readSize];
     }
 
     /// <summary>unix-listen: any file at <paramref name="path"/> is unlinked first; the socket file stays after exit, as with qemu-ga.</summary>
@@ -48,6 +63,7 @@ public sealed class ListenTransport : ITransport
         {
             s.Bind(endPoint);
             s.Listen(1);
+            s.Blocking = false;
             return s;
         }
         catch
@@ -59,109 +75,192 @@ public sealed class ListenTransport : ITransport
 
     public void Start(IActorRef owner)
     {
-        _listener = _createListener();
-        _ = Task.Run(() => ServeAsync(owner));
+        _owner = owner;
+        var listener = _createListener();
+        _loop = EventLoop.Current ?? (_ownLoop = new EventLoop("channel-transport"));
+        _loop.Invoke(() =>
+        {
+            _listener = listener;
+            if (_disposed) listener.Dispose();
+            else AwaitClient();
+        });
     }
 
-    private async Task ServeAsync(IActorRef owner)
+    private static int Fd(Socket s) => (int)s.SafeHandle.DangerousGetHandle();
+
+    private void AwaitClient() => _loop.SetWatch(Fd(_listener!), Native.POLLIN, OnListenerReady);
+
+    private void OnListenerReady(short revents)
     {
-        var buffer = new byte[_readSize];
+        Socket client;
         try
         {
-            while (!_stop.IsCancellationRequested)
-            {
-                var client = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false);
-                var conn = Interlocked.Increment(ref _conn);
-                _ended = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                _client = client;
-                owner.Tell(new ChannelActor.ClientConnected(conn));
-                try
-                {
-                    while (true)
-                    {
-                        Task gate;
-                        lock (_gate) gate = _readingAllowed.Task;
-                        await gate.WaitAsync(_stop.Token).ConfigureAwait(false);
-                        var n = await client.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false);
-                        if (n == 0) break;
-                        owner.Tell(new ChannelActor.BytesReceived(conn, buffer.AsSpan(0, n).ToArray()));
-                    }
-                }
-                catch (SocketException)
-                {
-                    // A reset connection is a disconnect, as EOF is.
-                }
-                catch (ObjectDisposedException) when (!_stop.IsCancellationRequested)
-                {
-                    // The write side closed a client that stopped reading.
-                }
-                // The client may only have shut down its write side: it still gets the replies to what
-                // it sent, and the next client waits until then, as with qemu-ga.
-                owner.Tell(new ChannelActor.ClientDisconnected(conn));
-                await _ended.Task.WaitAsync(_stop.Token).ConfigureAwait(false);
-                _client = null;
-                client.Dispose();
-            }
+            client = _listener!.Accept();
         }
-        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.Interrupted
+                                            or SocketError.ConnectionAborted)
         {
+            return;
         }
-        catch (Exception ex) when (!_stop.IsCancellationRequested)
+        catch (Exception e)
         {
-            owner.Tell(new ChannelActor.TransportFailed(ex.Message));
+            _loop.RemoveWatch(Fd(_listener!));
+            _owner.Tell(new ChannelActor.TransportFailed(e.Message));
+            return;
         }
+        // Backlog 1 and no accept until this client is done: the next one waits, as with qemu-ga.
+        _loop.RemoveWatch(Fd(_listener));
+        client.Blocking = false;
+        _client = client;
+        _clientEnded = false;
+        _owner.Tell(new ChannelActor.ClientConnected(++_conn));
+        UpdateClientWatch();
     }
 
-    public async Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    private void UpdateClientWatch()
     {
-        var client = _client;
-        if (client is null || Interlocked.Read(ref _conn) != conn)
-            throw new IOException("the client has disconnected");
-        try
-        {
-            while (!data.IsEmpty)
-            {
-                var n = await client.SendAsync(data, SocketFlags.None, cancel).ConfigureAwait(false);
-                data = data[n..];
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // A host that stops reading would wedge qemu-ga; we cut that client off instead, since a
-            // partly written line cannot be taken back.
-            client.Dispose();
-            throw;
-        }
+        if (_client is null) return;
+        var events = (short)((_reading && !_clientEnded ? Native.POLLIN : 0) | (_write is not null ? Native.POLLOUT : 0));
+        _loop.SetWatch(Fd(_client), events, OnClientReady);
     }
 
-    public void EndConnection(long conn)
+    private void OnClientReady(short revents)
     {
-        if (Interlocked.Read(ref _conn) == conn) _ended.TrySetResult();
+        if (_write is not null && (revents & (Native.POLLOUT | Native.POLLERR | Native.POLLHUP)) != 0) ContinueWrite();
+        if (_client is null || _clientEnded || !_reading || (revents & (Native.POLLIN | Native.POLLERR | Native.POLLHUP)) == 0) return;
+        // One read per wake-up, as qemu-ga reads: queued replies and other sources get their turn in between.
+        var n = _client.Receive(_buffer, SocketFlags.None, out var error);
+        if (error is SocketError.WouldBlock or SocketError.Interrupted) return;
+        if (error == SocketError.Success && n > 0)
+        {
+            _owner.Tell(new ChannelActor.BytesReceived(_conn, _buffer.AsSpan(0, n).ToArray()));
+            return;
+        }
+        // EOF or a reset: the client may only have shut down its write side, so it still gets the replies
+        // to what it sent, and the next client waits until the channel ends this one (EndConnection).
+        EndClient();
+    }
+
+    /// <summary>No more reading from this client; the channel is told once.</summary>
+    private void EndClient()
+    {
+        if (_clientEnded) return;
+        _clientEnded = true;
+        UpdateClientWatch();
+        _owner.Tell(new ChannelActor.ClientDisconnected(_conn));
+    }
+
+    public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    {
+        if (_loop.IsCurrentThread) return Write(conn, data, cancel);
+        var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop.Invoke(() => Write(conn, data, cancel).ContinueWith(t =>
+        {
+            if (t.IsFaulted) written.TrySetException(t.Exception!.InnerExceptions);
+            else if (t.IsCanceled) written.TrySetCanceled();
+            else written.TrySetResult();
+        }, TaskContinuationOptions.ExecuteSynchronously));
+        return written.Task;
+    }
+
+    private Task Write(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    {
+        if (_client is null || _conn != conn || _write is not null)
+            return Task.FromException(new IOException("the client has disconnected"));
+        var sent = Send(data.Span, out var error);
+        if (error is not null) return Task.FromException(error);
+        if (sent == data.Length) return Task.CompletedTask;
+        var write = _write = new PendingWrite(data[sent..]);
+        write.Cancel = cancel.Register(() => _loop.Invoke(() => CancelWrite(write)));
+        UpdateClientWatch();
+        return write.Done.Task;
+    }
+
+    private int Send(ReadOnlySpan<byte> data, out Exception? error)
+    {
+        error = null;
+        var total = 0;
+        while (total < data.Length)
+        {
+            var n = _client!.Send(data[total..], SocketFlags.None, out var status);
+            if (status == SocketError.Success) { total += n; continue; }
+            if (status == SocketError.Interrupted) continue;
+            if (status != SocketError.WouldBlock) error = new IOException($"write to client failed: {status}");
+            break;
+        }
+        return total;
+    }
+
+    private void ContinueWrite()
+    {
+        var write = _write!;
+        var sent = Send(write.Rest.Span, out var error);
+        write.Rest = write.Rest[sent..];
+        if (error is null && !write.Rest.IsEmpty) return;
+        FinishWrite(write, error);
+    }
+
+    private void FinishWrite(PendingWrite write, Exception? error)
+    {
+        _write = null;
+        write.Cancel.Dispose();
+        UpdateClientWatch();
+        if (error is null) write.Done.TrySetResult();
+        else if (error is OperationCanceledException) write.Done.TrySetCanceled();
+        else write.Done.TrySetException(error);
+    }
+
+    /// <summary>
+    /// A host that stops reading would wedge qemu-ga; we cut that client off instead, since a partly
+    /// written line cannot be taken back.
+    /// </summary>
+    private void CancelWrite(PendingWrite write)
+    {
+        if (_write != write) return;
+        FinishWrite(write, new OperationCanceledException());
+        _client?.Shutdown(SocketShutdown.Both);
+        EndClient();
+    }
+
+    public void EndConnection(long conn) => _loop.Invoke(() =>
+    {
+        if (_conn != conn || _client is null || _disposed) return;
+        CloseClient();
+        AwaitClient();
+    });
+
+    private void CloseClient()
+    {
+        if (_client is null) return;
+        if (_write is { } write) FinishWrite(write, new IOException("the client has disconnected"));
+        _loop.RemoveWatch(Fd(_client));
+        _client.Dispose();
+        _client = null;
     }
 
     public bool CutsOffStalledClients => true;
 
-    public void SetReading(bool enabled)
+    public void SetReading(bool enabled) => _loop.Invoke(() =>
     {
-        lock (_gate)
-        {
-            if (enabled) _readingAllowed.TrySetResult();
-            else if (_readingAllowed.Task.IsCompleted) _readingAllowed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-    }
-
-    private static TaskCompletionSource NewOpenGate()
-    {
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        tcs.SetResult();
-        return tcs;
-    }
+        _reading = enabled;
+        UpdateClientWatch();
+    });
 
     public void Dispose()
     {
-        _stop.Cancel();
-        _client?.Dispose();
-        _listener?.Dispose();
+        if (_loop is null) return;
+        _loop.Invoke(() =>
+        {
+            if (_disposed) return;
+            _disposed = true;
+            CloseClient();
+            if (_listener is not null)
+            {
+                _loop.RemoveWatch(Fd(_listener));
+                _listener.Dispose();
+            }
+        });
+        _ownLoop?.Shutdown();
     }
 }
 

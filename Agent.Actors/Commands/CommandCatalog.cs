@@ -22,8 +22,12 @@ public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper)
     public IActorRef Audit { get; init; } = ActorRefs.Nobody;
 }
 
-/// <summary>A long-lived actor that owns a set of commands.</summary>
-public sealed record CommandFamily(string Name, IReadOnlyList<string> Commands, Func<CommandContext, Props> Props);
+/// <summary>A long-lived actor that owns a set of commands, created by the dispatcher when its first command arrives.</summary>
+public sealed record CommandFamily(string Name, IReadOnlyList<string> Commands, Func<CommandContext, Props> Props)
+{
+    /// <summary>True when the family has work of its own from the start (fsfreeze's auto-thaw of a freeze that survived a restart).</summary>
+    public Func<CommandContext, bool> CreateAtStart { get; init; } = _ => false;
+}
 
 /// <summary>
 /// The one place where command families are registered. The order here does not matter:

@@ -50,7 +50,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly long _maxReplyBytes;
     private readonly Agent.Actors.State.FreezeState _freeze;
     private readonly CommandPolicy _policy;
-    private readonly Dictionary<string, IActorRef> _owners = new();
+    private readonly CommandContext _familyContext;
+    private readonly Dictionary<string, CommandFamily> _familyOf = new();
+    private readonly Dictionary<CommandFamily, IActorRef> _families = new();
     private readonly Dictionary<IActorRef, string> _stopped = new();
     private readonly Queue<Pending> _queue = new();
     private InFlight? _inFlight;
@@ -73,13 +75,25 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         _policy = context.Policy;
         _audit = context.Audit;
         _argumentPolicy = new ArgumentPolicy(context.Settings.Policy);
-        var familyContext = context with { Registered = routes.Registered };
+        _familyContext = context with { Registered = routes.Registered };
         foreach (var family in routes.Families)
         {
-            var owner = Context.ActorOf(family.Props(familyContext), family.Name);
-            Context.Watch(owner);
-            foreach (var name in family.Commands) _owners[name] = owner;
+            foreach (var name in family.Commands) _familyOf[name] = family;
+            if (family.CreateAtStart(_familyContext)) FamilyActor(family);
         }
+    }
+
+    /// <summary>
+    /// A family is created when its first command arrives (most are never used in an agent's life, and
+    /// each costs start-up time and memory), as this actor's child under <see cref="FamilyStrategy"/>.
+    /// </summary>
+    private IActorRef FamilyActor(CommandFamily family)
+    {
+        if (_families.TryGetValue(family, out var owner)) return owner;
+        owner = Context.ActorOf(family.Props(_familyContext), family.Name);
+        Context.Watch(owner);
+        _families[family] = owner;
+        return owner;
     }
 
     public static Props Props(CommandContext context, CommandRoutes routes) =>
@@ -171,7 +185,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     Deliver(pending, Replies.Error(refusal, request.Id));
                     return;
                 }
-                var owner = _owners[request.Command];
+                var owner = FamilyActor(_familyOf[request.Command]);
                 if (_stopped.TryGetValue(owner, out var family))
                 {
                     Deliver(pending, Replies.Error(FamilyStopped(request.Command, family), request.Id));

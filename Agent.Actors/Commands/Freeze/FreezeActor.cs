@@ -38,7 +38,7 @@ public sealed record FreezeContext(
 /// </summary>
 public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
 {
-    public static readonly CommandFamily Family = new("fsfreeze", ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"], ctx => Props(FreezeContext.From(ctx)));
+    public static readonly CommandFamily Family = new("fsfreeze", ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"], ctx => Props(FreezeContext.From(ctx))) { CreateAtStart = ctx => ctx.Freeze.Frozen };
 
     private sealed record FreezeWalked(int Count, string? Error);
 

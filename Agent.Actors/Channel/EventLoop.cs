@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using Agent.Actors.Platform;
+using Akka.Configuration;
+using Akka.Dispatch;
+
+namespace Agent.Actors.Channel;
+
+/// <summary>
+/// One thread that waits in poll(2) on the channel's descriptors and runs the mailboxes of the actors on
+/// a request's path (channel, dispatcher, the read-only families), the way qemu-ga's one GMainLoop
+/// thread reads, dispatches and writes (qga/main.c). A request then costs one wake-up, the socket's,
+/// instead of one per mailbox hop; actors on this loop hand messages to each other as queue operations.
+/// It is Akka's executor for the dispatcher `agent.channel.event-loop` (reference.conf), so nothing that
+/// blocks may run here: families that wait on processes, hooks or the disk stay on Akka's default
+/// dispatcher, and a transport never blocks in a callback (its descriptors are non-blocking).
+/// </summary>
+public sealed unsafe class EventLoop : ExecutorService
+{
+    /// <summary>The loop whose thread is running the caller, if any.</summary>
+    [ThreadStatic] private static EventLoop? t_current;
+
+    public static EventLoop? Current => t_current;
+
+    private sealed class Watch(Action<short> ready)
+    {
+        public short Events;
+        public readonly Action<short> Ready = ready;
+    }
+
+    private sealed class ActionWork(Action action) : IRunnable
+    {
+        public void Run() => action();
+        public void Execute() => action();
+    }
+
+    private const int WorkPerPoll = 256;
+
+    private readonly ConcurrentQueue<IRunnable> _work = new();
+    private readonly Dictionary<int, Watch> _watches = new();
+    private readonly Thread _thread;
+    private readonly int _wake;
+    // 1 while the thread is about to sleep in poll with nothing queued: a poster must then wake it.
+    private int _sleeping;
+    private bool _stopping;
+    private PollFdBuffer _fds = new(8);
+
+    public EventLoop(string id) : base(id)
+    {
+        _wake = Native.EventFd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
+        if (_wake < 0) throw new IOException("eventfd failed");
+        _thread = new Thread(Run) { IsBackground = true, Name = id };
+        _thread.Start();
+    }
+
+    public bool IsCurrentThread => t_current == this;
+
+    /// <summary>Queues an actor's mailbox run (Akka) or other work; from any thread.</summary>
+    public override void Execute(IRunnable run)
+    {
+        _work.Enqueue(run);
+        if (Interlocked.Exchange(ref _sleeping, 0) == 1) WakeThread();
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the loop: at once when called on it, else queued.</summary>
+    public void Invoke(Action action)
+    {
+        if (IsCurrentThread) action();
+        else Execute(new ActionWork(action));
+    }
+
+    /// <summary>Stops the thread once the work queued before this call has run.</summary>
+    public override void Shutdown() => Execute(new ActionWork(() => _stopping = true));
+
+    /// <summary>
+    /// Calls <paramref name="ready"/> on the loop with poll's revents whenever <paramref name="fd"/> is
+    /// ready for <paramref name="events"/> (0: not polled at all, so a hung-up descriptor cannot spin).
+    /// Loop thread only.
+    /// </summary>
+    public void SetWatch(int fd, short events, Action<short> ready)
+    {
+        if (!_watches.TryGetValue(fd, out var watch) || watch.Ready != ready) _watches[fd] = watch = new Watch(ready);
+        watch.Events = events;
+    }
+
+    /// <summary>Forgets <paramref name="fd"/>; call before closing it. Loop thread only.</summary>
+    public void RemoveWatch(int fd) => _watches.Remove(fd);
+
+    private void Run()
+    {
+        t_current = this;
+        while (!_stopping)
+        {
+            // Descriptors get their turn after a bounded run of work, as GLib's main loop alternates
+            // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
+            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--) work.Run();
+            if (_stopping) break;
+            var timeout = 0;
+            if (_work.IsEmpty)
+            {
+                Interlocked.Exchange(ref _sleeping, 1);
+                if (_work.IsEmpty) timeout = -1;
+                else Interlocked.Exchange(ref _sleeping, 0);
+            }
+            var count = Poll(timeout);
+            Interlocked.Exchange(ref _sleeping, 0);
+            if (count > 0) DispatchReady();
+        }
+        Native.Close(_wake);
+    }
+
+    private int Poll(int timeout)
+    {
+        _fds.Clear();
+        _fds.Add(_wake, Native.POLLIN);
+        foreach (var (fd, watch) in _watches)
+            if (watch.Events != 0) _fds.Add(fd, watch.Events);
+        fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
+    }
+
+    private void DispatchReady()
+    {
+        var items = _fds.Items;
+        if (items[0].Revents != 0)
+        {
+            ulong value;
+            Native.Read(_wake, (byte*)&value, 8);
+        }
+        for (var i = 1; i < _fds.Count; i++)
+        {
+            var (fd, revents) = (items[i].Fd, items[i].Revents);
+            // An earlier callback of this round may have removed or replaced the watch.
+            if (revents != 0 && _watches.TryGetValue(fd, out var watch) && watch.Events != 0) watch.Ready(revents);
+        }
+    }
+
+    private void WakeThread()
+    {
+        ulong one = 1;
+        Native.Write(_wake, (byte*)&one, 8);
+    }
+
+    private struct PollFdBuffer(int capacity)
+    {
+        public Native.PollFd[] Items = new Native.PollFd[capacity];
+        public int Count;
+
+        public void Clear() => Count = 0;
+
+        public void Add(int fd, short events)
+        {
+            if (Count == Items.Length) Array.Resize(ref Items, Count * 2);
+            Items[Count++] = new Native.PollFd { Fd = fd, Events = events };
+        }
+    }
+}
+
+/// <summary>
+/// Akka's hook for an executor named in HOCON (`executor = "Agent.Actors.Channel.EventLoopConfigurator,
+/// Agent.Actors"`): every dispatcher configured with it runs its actors on one <see cref="EventLoop"/>.
+/// </summary>
+public sealed class EventLoopConfigurator(Config config, IDispatcherPrerequisites prerequisites)
+    : ExecutorServiceConfigurator(config, prerequisites)
+{
+    public override ExecutorService Produce(string id) => new EventLoop(id);
+}
