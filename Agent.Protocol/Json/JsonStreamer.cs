@@ -26,8 +26,10 @@ public sealed class JsonStreamer
     public const long MaxTokenCount = 2L << 20;
     public const int MaxNesting = 1024;
 
-    // Buffers above this size are released after a message so one huge message does not pin memory.
-    private const int RetainedCapacity = 64 * 1024;
+    // Buffers above this size are released after a message so one huge message does not pin memory;
+    // below it the queue is reused, so a stream of 48 KiB guest-file-writes (a 64 KiB base64 token
+    // each) never regrows it.
+    private const int RetainedCapacity = 256 * 1024;
 
     private enum State : byte
     {
@@ -271,7 +273,8 @@ public sealed class JsonStreamer
 
         if ((_braces > 0 || _brackets > 0) && _braces >= 0 && _brackets >= 0) return;
 
-        Emit(JsonParser.Parse(_tokens, _queue), output);
+        // A queue that Emit drops can be kept by the value: its large strings point into it.
+        Emit(JsonParser.Parse(_tokens, _queue, textIsKept: _queue.Length > RetainedCapacity), output);
     }
 
     private void Emit(StreamItem item, List<StreamItem> output)

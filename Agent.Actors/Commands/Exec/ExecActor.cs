@@ -132,7 +132,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
         _log.Info("guest-exec called: \"{0}\"", string.Join(' ', new[] { path }.Concat(arguments)));
 
         byte[]? input = null;
-        if (args.OptString("input-data") is { } inputData)
+        if (args["input-data"] is JsonString inputData)
             input = LenientBase64.Decode(inputData) ?? throw new CommandException(LenientBase64.InvalidCharacters);
         var (stdout, stderr) = CaptureModes(args["capture-output"]);
 
@@ -284,8 +284,8 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
             ("exited", JsonBool.True),
             ("exitcode", r.ExitCode is { } code ? new JsonInt(code) : null),
             ("signal", r.Signal is { } signal ? new JsonInt(signal) : null),
-            ("out-data", hasOut ? new JsonString(withData ? LenientBase64.Encode(r.Stdout.AsSpan(0, outShown)) : "") : null),
-            ("err-data", hasErr ? new JsonString(withData ? LenientBase64.Encode(r.Stderr.AsSpan(0, errShown)) : "") : null),
+            ("out-data", hasOut ? (withData ? JsonString.Base64Of(r.Stdout.AsMemory(0, outShown)) : new JsonString("")) : null),
+            ("err-data", hasErr ? (withData ? JsonString.Base64Of(r.Stderr.AsMemory(0, errShown)) : new JsonString("")) : null),
             ("out-truncated", hasOut ? JsonBool.Of(!widest && (r.StdoutTruncated || outLeft > 0)) : null),
             ("err-truncated", hasErr ? JsonBool.Of(!widest && (r.StderrTruncated || errLeft > 0)) : null),
             (OutRemainingMember, widest && hasOut ? new JsonInt(r.Stdout.Length) : outLeft > 0 ? new JsonInt(outLeft) : null),
@@ -324,7 +324,7 @@ public sealed class ExecActor : ReceiveActor, IWithTimers
         var end = (int)offset + length;
         if (isOut) Sent((int)pid, finished, Extend(finished.OutRead, (int)offset, end), finished.ErrRead);
         else Sent((int)pid, finished, finished.OutRead, Extend(finished.ErrRead, (int)offset, end));
-        return ReadReply.Of(data.AsSpan((int)offset, length), eof: end == data.Length);
+        return ReadReply.Of(data.AsMemory((int)offset, length), eof: end == data.Length);
     }
 
     /// <summary>The prefix the host has been sent grows only by a read that starts inside it.</summary>
