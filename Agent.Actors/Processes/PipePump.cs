@@ -143,7 +143,7 @@ internal sealed class PipePump
             get
             {
                 if (_full.Count == 0 && _used == _chunk.Length) return _chunk;
-                var bytes = new byte[_kept];
+                var bytes = GC.AllocateUninitializedArray<byte>((int)_kept); // every byte is copied in
                 int at = 0;
                 foreach (var chunk in _full)
                 {

@@ -36,7 +36,7 @@ public static class LenientBase64
         if (text.Length % 4 == 0 && text.IndexOfAny(Whitespace) < 0)
         {
             int padding = text.Length == 0 ? 0 : text[^1] != '=' ? 0 : text[^2] != '=' ? 1 : 2;
-            var decoded = new byte[text.Length / 4 * 3 - padding];
+            var decoded = GC.AllocateUninitializedArray<byte>(text.Length / 4 * 3 - padding); // every byte is written
             if (Base64.DecodeFromUtf8(text, decoded, out var consumed, out var written) == OperationStatus.Done &&
                 consumed == text.Length)
                 return written == decoded.Length ? decoded : decoded[..written];

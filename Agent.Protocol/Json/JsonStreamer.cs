@@ -234,11 +234,20 @@ public sealed class JsonStreamer
         _tokenLength++;
     }
 
+    // Past this the queue grows straight to the size limit (see Grow).
+    private const int DoublingLimit = 1024 * 1024;
+
     private void Grow(int needed)
     {
-        // Doubling, but never past what the size limit can ever need (a 64 MiB message plus one byte).
-        var capacity = (int)Math.Min(Math.Max((long)_queue.Length * 2, needed), Math.Max(needed, MaxTokenBytes + 1));
-        Array.Resize(ref _queue, capacity);
+        // Doubling up to 1 MiB, then straight to what the size limit can ever need (a 64 MiB message
+        // plus one byte), uninitialized: the pages of a fresh large array are not touched until
+        // written, so RSS follows the bytes buffered, and a 63 MiB message no longer leaves 64 MiB of
+        // doubled copies behind for the GC (bench/README.md, "Memory").
+        long doubled = (long)_queue.Length * 2;
+        long capacity = Math.Max(doubled > DoublingLimit ? MaxTokenBytes + 1 : doubled, needed);
+        var grown = GC.AllocateUninitializedArray<byte>((int)capacity);
+        _queue.AsSpan(0, _queueLength + _tokenLength).CopyTo(grown);
+        _queue = grown;
     }
 
     private void ProcessToken(TokenType type, List<StreamItem> output)
