@@ -120,10 +120,13 @@ public sealed class FileHandlesActor : CommandActor
             }
             _busy.Add(file, new Queue<FileCall>());
         }
+        Begin(call);
+    }
+
+    private void Begin(FileCall call) =>
         _threads.Run(call.Run).PipeTo(Self,
             success: result => new FileCallDone(call, result, null),
             failure: ex => new FileCallDone(call, null, ex));
-    }
 
     private void Finished(FileCallDone done)
     {
@@ -138,15 +141,10 @@ public sealed class FileHandlesActor : CommandActor
         {
             call.ReplyTo.Tell(CommandFailed.Generic(call.Seq, CommandErrors.Innermost(ex).Message));
         }
-        if (call.File is { } file && _busy.Remove(file, out var waiting))
+        if (call.File is { } file && _busy.Remove(file, out var waiting) && waiting.TryDequeue(out var next))
         {
-            if (waiting.TryDequeue(out var next))
-            {
-                _busy.Add(file, waiting);
-                _threads.Run(next.Run).PipeTo(Self,
-                    success: result => new FileCallDone(next, result, null),
-                    failure: ex => new FileCallDone(next, null, ex));
-            }
+            _busy.Add(file, waiting);
+            Begin(next);
         }
     }
 
