@@ -303,6 +303,8 @@ def main():
     ap.add_argument("--json", default=os.path.join(here, "results.json"))
     ap.add_argument("--client-cpu", type=int, default=0)
     ap.add_argument("--agent-cpu", type=int, default=1)
+    ap.add_argument("--only", help="comma-separated metric keys to run (e.g. file_write_mbs,file_read_mbs,exec_8mb_ms); "
+                                   "file_read_mbs reads what file_write_mbs wrote")
     args = ap.parse_args()
 
     os.sched_setaffinity(0, {args.client_cpu})
@@ -328,7 +330,7 @@ def main():
                 available = {m[0] for m in table if m[3] is None or all(m[3] in c for c in theirs.values())}
             cpu0 = {a.name: cpu_seconds(a.proc.pid) for a in agents}
             for key, label, unit, needs, block, blocks, *_ in table:
-                if block is None or key not in available:
+                if block is None or key not in available or (args.only and key not in args.only.split(",")):
                     continue
                 for b in range(blocks):
                     for a in (order if b % 2 == 0 else order[::-1]):

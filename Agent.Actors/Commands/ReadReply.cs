@@ -13,13 +13,14 @@ public static class ReadReply
     public const string NoRoom = "the reply would exceed agent.channel.max-reply-bytes";
 
     /// <summary>The reply with no data, its count "0" widened to the widest count it can carry.</summary>
-    private static readonly long Frame = JsonWriter.Measure(Of([], eof: false)) - 1 + int.MaxValue.ToString().Length;
+    private static readonly long Frame = JsonWriter.Measure(Of(ReadOnlyMemory<byte>.Empty, eof: false)) - 1 + int.MaxValue.ToString().Length;
 
     /// <summary>The most data bytes whose reply takes at most <paramref name="budget"/> bytes.</summary>
     public static long MaxBytes(long budget) => Base64Text.MaxBytesIn(budget - Frame);
 
-    public static JsonObject Of(ReadOnlySpan<byte> data, bool eof) => JsonObject.Of(
+    /// <summary>The reply keeps <paramref name="data"/> and encodes it only when it is written.</summary>
+    public static JsonObject Of(ReadOnlyMemory<byte> data, bool eof) => JsonObject.Of(
         ("count", new JsonInt(data.Length)),
-        ("buf-b64", new JsonString(LenientBase64.Encode(data))),
+        ("buf-b64", JsonString.Base64Of(data)),
         ("eof", JsonBool.Of(eof)));
 }

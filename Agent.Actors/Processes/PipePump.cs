@@ -120,18 +120,54 @@ internal sealed class PipePump
         _stdin = -1;
     }
 
+    /// <summary>
+    /// What one stream kept: read straight into chunks that grow to 1 MiB, joined once into an exact
+    /// array at EOF (a MemoryStream grew by doubling and ToArray copied it again: three copies of an
+    /// 8 MiB capture at the peak).
+    /// </summary>
     private sealed class Capture(int fd, int limit)
     {
-        private readonly MemoryStream _kept = new();
+        private const int FirstChunk = 16 * 1024;
+        private const int LargestChunk = 1024 * 1024;
+
+        private readonly List<byte[]> _full = [];
+        private byte[] _chunk = [];
+        private int _used;
+        private long _kept;
         public int Fd { get; private set; } = fd;
         public bool Open => Fd >= 0;
         public bool Truncated { get; private set; }
-        public byte[] Bytes => _kept.ToArray();
 
-        public unsafe void ReadOnce(byte[] buffer)
+        public byte[] Bytes
         {
+            get
+            {
+                if (_full.Count == 0 && _used == _chunk.Length) return _chunk;
+                var bytes = GC.AllocateUninitializedArray<byte>((int)_kept); // every byte is copied in
+                int at = 0;
+                foreach (var chunk in _full)
+                {
+                    chunk.CopyTo(bytes, at);
+                    at += chunk.Length;
+                }
+                _chunk.AsSpan(0, _used).CopyTo(bytes.AsSpan(at));
+                return bytes;
+            }
+        }
+
+        /// <summary>Reads once into the capture (or into <paramref name="discard"/> once the limit is reached).</summary>
+        public unsafe void ReadOnce(byte[] discard)
+        {
+            var room = (int)Math.Min(limit - _kept, LargestChunk);
+            if (room > 0 && _used == _chunk.Length)
+            {
+                if (_chunk.Length > 0) _full.Add(_chunk);
+                _chunk = new byte[Math.Min(room, Math.Clamp(_chunk.Length * 2, FirstChunk, LargestChunk))];
+                _used = 0;
+            }
+            var target = room > 0 ? _chunk.AsSpan(_used) : discard;
             nint n;
-            fixed (byte* p = buffer) n = Native.Read(Fd, p, buffer.Length);
+            fixed (byte* p = target) n = Native.Read(Fd, p, target.Length);
             if (n < 0)
             {
                 if (Marshal.GetLastPInvokeError() is Native.EINTR or Native.EAGAIN) return;
@@ -139,9 +175,15 @@ internal sealed class PipePump
                 return;
             }
             if (n == 0) { Close(); return; }
-            var keep = (int)Math.Min(n, limit - _kept.Length);
-            if (keep > 0) _kept.Write(buffer, 0, keep);
-            if (keep < n) Truncated = true;
+            if (room > 0)
+            {
+                _used += (int)n;
+                _kept += n;
+            }
+            else
+            {
+                Truncated = true;
+            }
         }
 
         public void Close()

@@ -14,6 +14,7 @@ internal sealed class JsonParser
 
     private readonly List<JsonToken> _tokens;
     private readonly byte[] _text;
+    private readonly bool _textIsKept;
     private int _next;
     private string? _error;
 
@@ -27,15 +28,23 @@ internal sealed class JsonParser
     private static System.Buffers.SearchValues<byte> StringStops(byte quote) =>
         System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\', quote]);
 
-    private JsonParser(List<JsonToken> tokens, byte[] text)
+    // Escape-free ASCII strings at least this long stay bytes (JsonString.FromAscii).
+    private const int AsciiStringBytes = 1024;
+
+    private JsonParser(List<JsonToken> tokens, byte[] text, bool textIsKept)
     {
         _tokens = tokens;
         _text = text;
+        _textIsKept = textIsKept;
     }
 
-    public static StreamItem Parse(List<JsonToken> tokens, byte[] text)
+    /// <summary>
+    /// <paramref name="textIsKept"/>: the caller never reuses <paramref name="text"/>, so large strings
+    /// may point into it instead of being copied.
+    /// </summary>
+    public static StreamItem Parse(List<JsonToken> tokens, byte[] text, bool textIsKept = false)
     {
-        var parser = new JsonParser(tokens, text);
+        var parser = new JsonParser(tokens, text, textIsKept);
         var value = parser.ParseValue();
         return parser._error is { } error ? new StreamError(error) : new StreamValue(value!);
     }
@@ -219,7 +228,11 @@ internal sealed class JsonParser
         byte quote = s[0];
         // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
         var content = s[1..^1];
-        if (content.IndexOfAny(PlainStop) < 0) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
+        if (content.IndexOfAny(PlainStop) < 0)
+        {
+            if (content.Length < AsciiStringBytes) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
+            return JsonString.FromAscii(_textIsKept ? _text.AsMemory(token.Start + 1, content.Length) : content.ToArray());
+        }
         var sb = new StringBuilder(s.Length);
         int i = 1;
         while (s[i] != quote)

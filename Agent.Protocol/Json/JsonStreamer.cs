@@ -26,8 +26,10 @@ public sealed class JsonStreamer
     public const long MaxTokenCount = 2L << 20;
     public const int MaxNesting = 1024;
 
-    // Buffers above this size are released after a message so one huge message does not pin memory.
-    private const int RetainedCapacity = 64 * 1024;
+    // Buffers above this size are released after a message so one huge message does not pin memory;
+    // below it the queue is reused, so a stream of 48 KiB guest-file-writes (a 64 KiB base64 token
+    // each) never regrows it.
+    private const int RetainedCapacity = 256 * 1024;
 
     private enum State : byte
     {
@@ -232,11 +234,20 @@ public sealed class JsonStreamer
         _tokenLength++;
     }
 
+    // Past this the queue grows straight to the size limit (see Grow).
+    private const int DoublingLimit = 1024 * 1024;
+
     private void Grow(int needed)
     {
-        // Doubling, but never past what the size limit can ever need (a 64 MiB message plus one byte).
-        var capacity = (int)Math.Min(Math.Max((long)_queue.Length * 2, needed), Math.Max(needed, MaxTokenBytes + 1));
-        Array.Resize(ref _queue, capacity);
+        // Doubling up to 1 MiB, then straight to what the size limit can ever need (a 64 MiB message
+        // plus one byte), uninitialized: the pages of a fresh large array are not touched until
+        // written, so RSS follows the bytes buffered, and a 63 MiB message no longer leaves 64 MiB of
+        // doubled copies behind for the GC (bench/README.md, "Memory").
+        long doubled = (long)_queue.Length * 2;
+        long capacity = Math.Max(doubled > DoublingLimit ? MaxTokenBytes + 1 : doubled, needed);
+        var grown = GC.AllocateUninitializedArray<byte>((int)capacity);
+        _queue.AsSpan(0, _queueLength + _tokenLength).CopyTo(grown);
+        _queue = grown;
     }
 
     private void ProcessToken(TokenType type, List<StreamItem> output)
@@ -271,7 +282,8 @@ public sealed class JsonStreamer
 
         if ((_braces > 0 || _brackets > 0) && _braces >= 0 && _brackets >= 0) return;
 
-        Emit(JsonParser.Parse(_tokens, _queue), output);
+        // A queue that Emit drops can be kept by the value: its large strings point into it.
+        Emit(JsonParser.Parse(_tokens, _queue, textIsKept: _queue.Length > RetainedCapacity), output);
     }
 
     private void Emit(StreamItem item, List<StreamItem> output)

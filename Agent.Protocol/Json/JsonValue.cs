@@ -53,10 +53,61 @@ public sealed record JsonDouble(double Value) : JsonValue
     public override int GetHashCode() => Value.GetHashCode();
 }
 
-/// <summary>A string as a .NET string (input was validated UTF-8; \u0000 is allowed).</summary>
-public sealed record JsonString(string Value) : JsonValue
+/// <summary>
+/// A string (input was validated UTF-8; \u0000 is allowed). Large ASCII strings keep their bytes and
+/// base64 replies keep the data they encode, so a payload is never widened to a UTF-16 string on its
+/// way from the parser to a family or from a family to the writer (bench/README.md, "Memory");
+/// <see cref="Value"/> builds the .NET string only when asked.
+/// </summary>
+public sealed record JsonString : JsonValue
 {
+    private readonly string? _text;
+    private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly bool _isBase64Of;
+
+    public JsonString(string value) => _text = value;
+
+    private JsonString(ReadOnlyMemory<byte> bytes, bool isBase64Of)
+    {
+        _bytes = bytes;
+        _isBase64Of = isBase64Of;
+    }
+
+    /// <summary>A string whose content is these ASCII bytes (each below 0x80), kept without copying.</summary>
+    public static JsonString FromAscii(ReadOnlyMemory<byte> ascii) => new(ascii, isBase64Of: false);
+
+    /// <summary>The padded base64 text of <paramref name="data"/>, encoded only when written.</summary>
+    public static JsonString Base64Of(ReadOnlyMemory<byte> data) => new(data, isBase64Of: true);
+
     public override string TypeName => "string";
+
+    public string Value => _text ?? (_isBase64Of
+        ? Convert.ToBase64String(_bytes.Span)
+        : System.Text.Encoding.ASCII.GetString(_bytes.Span));
+
+    /// <summary>The content as ASCII bytes when it is held that way (see <see cref="FromAscii"/>).</summary>
+    public bool TryGetAscii(out ReadOnlyMemory<byte> ascii)
+    {
+        ascii = _bytes;
+        return _text is null && !_isBase64Of;
+    }
+
+    /// <summary>The data whose base64 this string is, when it was made by <see cref="Base64Of"/>.</summary>
+    public bool TryGetBase64Data(out ReadOnlyMemory<byte> data)
+    {
+        data = _bytes;
+        return _isBase64Of;
+    }
+
+    public bool Equals(JsonString? other) => other is not null && Value == other.Value;
+
+    public override int GetHashCode() => Value.GetHashCode();
+
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Value = ").Append(Value);
+        return true;
+    }
 }
 
 public sealed record JsonArray(IReadOnlyList<JsonValue> Items) : JsonValue

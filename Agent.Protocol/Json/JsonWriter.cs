@@ -25,7 +25,7 @@ public static class JsonWriter
             case JsonInt i: WriteNumber(output, i.Value); break;
             case JsonUInt u: WriteNumber(output, u.Value); break;
             case JsonDouble d: WriteDouble(output, d); break;
-            case JsonString s: WriteString(output, s.Value); break;
+            case JsonString s: WriteString(output, s); break;
             case JsonArray a:
                 Put(output, "["u8);
                 for (int k = 0; k < a.Items.Count; k++)
@@ -171,6 +171,74 @@ public static class JsonWriter
     // Spans asked of the output at most this large, so a long string is written in pieces and the
     // output can be built of small pooled chunks instead of one large-object-heap buffer.
     private const int ChunkHint = 64 * 1024;
+
+    private static void WriteString(IBufferWriter<byte> output, JsonString s)
+    {
+        if (s.TryGetBase64Data(out var data)) WriteBase64(output, data.Span);
+        else if (s.TryGetAscii(out var ascii)) WriteAscii(output, ascii.Span);
+        else WriteString(output, s.Value);
+    }
+
+    /// <summary>The base64 text of <paramref name="data"/> as a string, encoded straight into the output.</summary>
+    private static void WriteBase64(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
+    {
+        if (output is ByteCounter counter)
+        {
+            counter.Advance((int)Agent.Protocol.Encoding.Base64Text.Length(data.Length) + 2);
+            return;
+        }
+        Put(output, "\""u8);
+        while (data.Length > 0)
+        {
+            // Whole groups of three bytes per span, so only the last piece carries padding.
+            var span = output.GetSpan((int)Math.Min(Agent.Protocol.Encoding.Base64Text.Length(data.Length), ChunkHint));
+            int take = Math.Min(data.Length, span.Length / 4 * 3);
+            Base64.EncodeToUtf8(data[..take], span, out _, out int written, isFinalBlock: take == data.Length);
+            output.Advance(written);
+            data = data[take..];
+        }
+        Put(output, "\""u8);
+    }
+
+    /// <summary>A string held as ASCII bytes: runs that need no escape are copied as they are.</summary>
+    private static void WriteAscii(IBufferWriter<byte> output, ReadOnlySpan<byte> s)
+    {
+        Put(output, "\""u8);
+        while (s.Length > 0)
+        {
+            int run = s.IndexOfAnyExcept(PlainBytes);
+            if (run < 0) run = s.Length;
+            while (run > 0)
+            {
+                var span = output.GetSpan(Math.Min(run, ChunkHint));
+                int n = Math.Min(run, span.Length);
+                s[..n].CopyTo(span);
+                output.Advance(n);
+                s = s[n..];
+                run -= n;
+            }
+            if (s.Length == 0) break;
+            var escape = output.GetSpan(6);
+            int pos = 0;
+            switch (s[0])
+            {
+                case (byte)'"': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'"'; break;
+                case (byte)'\\': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'\\'; break;
+                case (byte)'\b': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'b'; break;
+                case (byte)'\f': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'f'; break;
+                case (byte)'\n': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'n'; break;
+                case (byte)'\r': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'r'; break;
+                case (byte)'\t': escape[pos++] = (byte)'\\'; escape[pos++] = (byte)'t'; break;
+                default: pos += Escape(escape, s[0]); break;
+            }
+            output.Advance(pos);
+            s = s[1..];
+        }
+        Put(output, "\""u8);
+    }
+
+    private static readonly SearchValues<byte> PlainBytes = SearchValues.Create(
+        Enumerable.Range(0x20, 0x7F - 0x20).Select(c => (byte)c).Where(c => c is not ((byte)'"' or (byte)'\\')).ToArray());
 
     private static void WriteString(IBufferWriter<byte> output, string s)
     {

@@ -13,6 +13,12 @@ public static class ArgumentRecords
     /// <summary>The generated file, relative to the repository root.</summary>
     public const string FilePath = "Agent.Protocol/Schema/Generated/CommandArguments.g.cs";
 
+    /// <summary>
+    /// The base64 payloads that can be megabytes: bound as the <see cref="JsonString"/> itself, whose
+    /// bytes the parser kept, so they never become a UTF-16 string (bench/README.md, "Memory").
+    /// </summary>
+    private static readonly HashSet<string> Payloads = ["buf-b64", "input-data"];
+
     public static string Generate(IEnumerable<CommandSchema> commands)
     {
         var types = new OrderedDictionary<string, SchemaType>();
@@ -44,7 +50,7 @@ public static class ArgumentRecords
     private static void WriteRecord(StringBuilder w, string name, string summary, IReadOnlyList<Member> members, string? command,
         OrderedDictionary<string, SchemaType> types)
     {
-        var parameters = members.Select(m => $"{TypeOf(m.Type, types)}{(m.Optional ? "?" : "")} {PropertyName(m, members)}");
+        var parameters = members.Select(m => $"{(Payloads.Contains(m.Name) ? "JsonString" : TypeOf(m.Type, types))}{(m.Optional ? "?" : "")} {PropertyName(m, members)}");
         w.Append($"\n/// <summary>{summary}</summary>\n");
         w.Append($"public sealed record {name}({string.Join(", ", parameters)})");
         w.Append(command is null ? "\n{\n" : $" : ICommandArguments<{name}>\n{{\n    public static string Command => \"{command}\";\n\n");
@@ -113,6 +119,7 @@ public static class ArgumentRecords
         var key = $"\"{m.Name}\"";
         var (read, nullable) = m.Type switch
         {
+            StringType when Payloads.Contains(m.Name) => ($"arguments.{(m.Optional ? "Opt" : "")}StringValue({key})", false),
             IntType when !m.Optional => ($"arguments.Int({key})", false),
             StringType or EnumType when !m.Optional => ($"arguments.String({key})", false),
             IntType => ($"arguments.OptInt({key})", true),

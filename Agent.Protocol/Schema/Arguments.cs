@@ -45,6 +45,16 @@ public static class Arguments
         var v => throw Wrong(name, v),
     };
 
+    /// <summary>A string member as the JSON value, whose bytes a large payload keeps (JsonString.FromAscii).</summary>
+    public static JsonString StringValue(this JsonObject args, string name) => OptStringValue(args, name) ?? throw Missing(name);
+
+    public static JsonString? OptStringValue(this JsonObject args, string name) => args[name] switch
+    {
+        JsonString s => s,
+        null => null,
+        var v => throw Wrong(name, v),
+    };
+
     public static bool? OptBool(this JsonObject args, string name) => args[name] switch
     {
         JsonBool b => b.Value,

@@ -275,8 +275,8 @@ public sealed class ExecActor : CommandActor, IWithTimers
             ("exited", JsonBool.True),
             ("exitcode", r.ExitCode is { } code ? new JsonInt(code) : null),
             ("signal", r.Signal is { } signal ? new JsonInt(signal) : null),
-            ("out-data", hasOut ? new JsonString(withData ? LenientBase64.Encode(r.Stdout.AsSpan(0, outShown)) : "") : null),
-            ("err-data", hasErr ? new JsonString(withData ? LenientBase64.Encode(r.Stderr.AsSpan(0, errShown)) : "") : null),
+            ("out-data", hasOut ? (withData ? JsonString.Base64Of(r.Stdout.AsMemory(0, outShown)) : new JsonString("")) : null),
+            ("err-data", hasErr ? (withData ? JsonString.Base64Of(r.Stderr.AsMemory(0, errShown)) : new JsonString("")) : null),
             ("out-truncated", hasOut ? JsonBool.Of(!widest && (r.StdoutTruncated || outLeft > 0)) : null),
             ("err-truncated", hasErr ? JsonBool.Of(!widest && (r.StderrTruncated || errLeft > 0)) : null),
             (OutRemainingMember, widest && hasOut ? new JsonInt(r.Stdout.Length) : outLeft > 0 ? new JsonInt(outLeft) : null),
@@ -315,7 +315,7 @@ public sealed class ExecActor : CommandActor, IWithTimers
         var end = (int)offset + length;
         if (isOut) Sent((int)pid, finished, Extend(finished.OutRead, (int)offset, end), finished.ErrRead);
         else Sent((int)pid, finished, finished.OutRead, Extend(finished.ErrRead, (int)offset, end));
-        return ReadReply.Of(data.AsSpan((int)offset, length), eof: end == data.Length);
+        return ReadReply.Of(data.AsMemory((int)offset, length), eof: end == data.Length);
     }
 
     /// <summary>The prefix the host has been sent grows only by a read that starts inside it.</summary>

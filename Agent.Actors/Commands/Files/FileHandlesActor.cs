@@ -1,9 +1,11 @@
+using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using System.Buffers;
 using Agent.Actors.State;
 using Agent.Protocol.Encoding;
 using Agent.Protocol.Json;
 using Agent.Protocol.Schema;
+using Akka.Actor;
 using Akka.Event;
 using F = Agent.Actors.Platform.Native.Files;
 
@@ -15,6 +17,9 @@ namespace Agent.Actors.Commands.Files;
 /// committed to disk before the handle is handed out, so no handle is ever reused across restarts.
 /// Handles are global: they outlive client connections, and are closed only by guest-file-close
 /// or when the agent stops.
+/// Every open, read, write, seek and close runs on a <see cref="BlockingCallThreads"/> thread (a file on
+/// a hung NFS or FUSE mount must not stop the actor), one call per file at a time in arrival order;
+/// the result comes back through PipeTo(Self), where the handle table changes and the reply is sent.
 /// </summary>
 public sealed class FileHandlesActor : CommandActor
 {
@@ -35,6 +40,21 @@ public sealed class FileHandlesActor : CommandActor
     private readonly FilesSettings _settings;
     private readonly Dictionary<long, StdioFile> _handles = new();
     private readonly ILoggingAdapter _log = Context.GetLogger();
+    private readonly BlockingCallThreads _threads = new("guest-file", maxIdle: 2);
+
+    /// <summary>Files with a call running, and the calls queued behind it.</summary>
+    private readonly Dictionary<StdioFile, Queue<FileCall>> _busy = new();
+
+    /// <summary>Opens running (they count against max-open-handles until they end).</summary>
+    private int _opening;
+
+    /// <summary>
+    /// A command's blocking part (<paramref name="Run"/>, off the actor, on <paramref name="File"/> if
+    /// any) and what turns its result into the reply, back on the actor.
+    /// </summary>
+    private sealed record FileCall(long Seq, IActorRef ReplyTo, StdioFile? File, Func<object> Run, Func<object, JsonValue> Finish);
+
+    private sealed record FileCallDone(FileCall Call, object? Result, Exception? Error);
 
     /// <summary>The next handle; null while qga.state cannot be read, which then fails every open.</summary>
     private PersistentState? _state;
@@ -44,12 +64,71 @@ public sealed class FileHandlesActor : CommandActor
     {
         _stateDir = stateDir;
         _settings = settings;
-        Handle<GuestFileOpenArguments>(Open);
-        Handle<GuestFileCloseArguments>(Close);
-        HandleBounded<GuestFileReadArguments>(Read);
-        Handle<GuestFileWriteArguments>(Write);
-        Handle<GuestFileSeekArguments>(Seek);
-        Handle<GuestFileFlushArguments>(Flush);
+        HandleLater<GuestFileOpenArguments>((cmd, a) => Start(cmd, () => Open(a)));
+        HandleLater<GuestFileCloseArguments>((cmd, a) => Start(cmd, () => Close(a)));
+        HandleLater<GuestFileReadArguments>((cmd, a) => Start(cmd, () => Read(a, cmd.ReturnBudget)));
+        HandleLater<GuestFileWriteArguments>((cmd, a) => Start(cmd, () => Write(a)));
+        HandleLater<GuestFileSeekArguments>((cmd, a) => Start(cmd, () => Seek(a)));
+        HandleLater<GuestFileFlushArguments>((cmd, a) => Start(cmd, () => Flush(a)));
+    }
+
+    protected override void OnMessage(object message)
+    {
+        if (message is FileCallDone done) Finished(done);
+        else Unhandled(message);
+    }
+
+    /// <summary>Prepares a call on the actor (handle lookup, checks) and queues its blocking part on the file.</summary>
+    private void Start(Execute cmd, Func<(StdioFile?, Func<object>, Func<object, JsonValue>)> prepare)
+    {
+        try
+        {
+            var (file, run, finish) = prepare();
+            Run(new FileCall(cmd.Seq, Sender, file, run, finish));
+        }
+        catch (Exception ex)
+        {
+            Sender.Tell(CommandFailed.Generic(cmd.Seq, CommandErrors.Innermost(ex).Message));
+        }
+    }
+
+    private void Run(FileCall call)
+    {
+        if (call.File is { } file)
+        {
+            if (_busy.TryGetValue(file, out var waiting))
+            {
+                waiting.Enqueue(call);
+                return;
+            }
+            _busy.Add(file, new Queue<FileCall>());
+        }
+        Begin(call);
+    }
+
+    private void Begin(FileCall call) =>
+        _threads.Run(call.Run).PipeTo(Self,
+            success: result => new FileCallDone(call, result, null),
+            failure: ex => new FileCallDone(call, null, ex));
+
+    private void Finished(FileCallDone done)
+    {
+        var call = done.Call;
+        if (call.File is null) _opening--; // only opens run without a file
+        try
+        {
+            if (done.Error is { } error) throw error;
+            call.ReplyTo.Tell(new CommandSucceeded(call.Seq, call.Finish(done.Result!)));
+        }
+        catch (Exception ex)
+        {
+            call.ReplyTo.Tell(CommandFailed.Generic(call.Seq, CommandErrors.Innermost(ex).Message));
+        }
+        if (call.File is { } file && _busy.Remove(file, out var waiting) && waiting.TryDequeue(out var next))
+        {
+            _busy.Add(file, waiting);
+            Begin(next);
+        }
     }
 
     protected override void PreStart()
@@ -70,17 +149,23 @@ public sealed class FileHandlesActor : CommandActor
     {
         foreach (var file in _handles.Values) file.Dispose();
         _handles.Clear();
+        _threads.Dispose();
     }
 
-    private JsonValue Open(GuestFileOpenArguments args)
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Open(GuestFileOpenArguments args)
     {
         var path = args.Path;
         var mode = args.Mode ?? "r";
         _log.Info("guest-file-open called, filepath: {0}, mode: {1}", path, mode);
-        if (_handles.Count >= _settings.MaxOpenHandles)
+        if (_handles.Count + _opening >= _settings.MaxOpenHandles)
             throw new CommandException($"too many open files: agent.files.max-open-handles ({_settings.MaxOpenHandles}) reached");
 
-        var file = StdioFile.Open(path, mode);
+        _opening++;
+        return (null, () => StdioFile.Open(path, mode), opened => Add((StdioFile)opened));
+    }
+
+    private JsonValue Add(StdioFile file)
+    {
         if (_state is null)
         {
             file.Dispose();
@@ -104,21 +189,25 @@ public sealed class FileHandlesActor : CommandActor
         return new JsonInt(handle);
     }
 
-    private JsonValue Close(GuestFileCloseArguments args)
+    /// <summary>The handle is gone at once; close(2) runs after the calls queued on the file.</summary>
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Close(GuestFileCloseArguments args)
     {
         var handle = args.Handle;
         _log.Info("guest-file-close called, handle: {0}", handle);
         var file = Find(handle);
         _handles.Remove(handle);
-        file.Close();
-        return JsonObject.Empty;
+        return (file, () =>
+        {
+            file.Close();
+            return JsonObject.Empty;
+        }, closed => (JsonValue)closed);
     }
 
     /// <summary>
     /// count is a maximum (qemu-ga's fread may return less), so a read whose reply would exceed
     /// agent.channel.max-reply-bytes reads only what fits; the next read goes on from there.
     /// </summary>
-    private JsonValue Read(GuestFileReadArguments args, long budget)
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Read(GuestFileReadArguments args, long budget)
     {
         var file = Find(args.Handle);
         var count = args.Count ?? DefaultReadCount;
@@ -128,43 +217,61 @@ public sealed class FileHandlesActor : CommandActor
         if (count > 0 && fits == 0) throw new CommandException(ReadReply.NoRoom);
         count = Math.Min(count, fits);
 
-        var buffer = ArrayPool<byte>.Shared.Rent((int)count);
-        try
+        return (file, () =>
         {
-            var read = file.Read(buffer.AsSpan(0, (int)count), out var eof);
-            return ReadReply.Of(buffer.AsSpan(0, read), eof);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+            var buffer = ArrayPool<byte>.Shared.Rent((int)count);
+            try
+            {
+                var read = file.Read(buffer.AsSpan(0, (int)count), out var eof);
+                // The reply holds the bytes until it is written (encoded straight into the reply line).
+                return ReadReply.Of(buffer.AsSpan(0, read).ToArray(), eof);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, reply => (JsonValue)reply);
     }
 
-    private JsonValue Write(GuestFileWriteArguments args)
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Write(GuestFileWriteArguments args)
     {
         var file = Find(args.Handle);
-        file.PrepareWrite(); // qemu-ga seeks before it even looks at the data
-        var data = LenientBase64.Decode(args.BufB64)
-                   ?? throw new CommandException(LenientBase64.InvalidCharacters);
-        var count = args.Count ?? data.Length;
-        if (count < 0 || count > data.Length)
-            throw new CommandException($"value '{count}' is invalid for argument count");
+        var text = args.BufB64;
+        var requested = args.Count;
+        return (file, () =>
+        {
+            file.PrepareWrite(); // qemu-ga seeks before it even looks at the data
+            var data = LenientBase64.Decode(text) ?? throw new CommandException(LenientBase64.InvalidCharacters);
+            var count = requested ?? data.Length;
+            if (count < 0 || count > data.Length)
+                throw new CommandException($"value '{count}' is invalid for argument count");
 
-        var written = file.Write(data.AsSpan(0, (int)count));
-        return JsonObject.Of(("count", new JsonInt(written)), ("eof", JsonBool.False));
+            var written = file.Write(data.AsSpan(0, (int)count));
+            return JsonObject.Of(("count", new JsonInt(written)), ("eof", JsonBool.False));
+        }, reply => (JsonValue)reply);
     }
 
-    private JsonValue Seek(GuestFileSeekArguments args)
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Seek(GuestFileSeekArguments args)
     {
         var file = Find(args.Handle);
-        var position = file.Seek(args.Offset, Whence(args.Whence));
-        return JsonObject.Of(("position", new JsonInt(position)), ("eof", JsonBool.False)); // GuestFileSeek order; the writer emits QDict order
+        var offset = args.Offset;
+        var whence = Whence(args.Whence);
+        return (file, () =>
+        {
+            var position = file.Seek(offset, whence);
+            return JsonObject.Of(("position", new JsonInt(position)), ("eof", JsonBool.False)); // GuestFileSeek order; the writer emits QDict order
+        }, reply => (JsonValue)reply);
     }
 
-    private JsonValue Flush(GuestFileFlushArguments args)
+    /// <summary>No system call, but it runs in the file's turn: it resets the state a queued call may change.</summary>
+    private (StdioFile?, Func<object>, Func<object, JsonValue>) Flush(GuestFileFlushArguments args)
     {
-        Find(args.Handle).Flush();
-        return JsonObject.Empty;
+        var file = Find(args.Handle);
+        return (file, () =>
+        {
+            file.Flush();
+            return JsonObject.Empty;
+        }, reply => (JsonValue)reply);
     }
 
     /// <summary>GuestFileWhence: the enum names, or the integers 0/1/2 of the original int-only schema.</summary>

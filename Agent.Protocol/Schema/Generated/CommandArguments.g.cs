@@ -73,13 +73,13 @@ public sealed record GuestFileReadArguments(long Handle, long? Count) : ICommand
 }
 
 /// <summary>The arguments of guest-file-write.</summary>
-public sealed record GuestFileWriteArguments(long Handle, string BufB64, long? Count) : ICommandArguments<GuestFileWriteArguments>
+public sealed record GuestFileWriteArguments(long Handle, JsonString BufB64, long? Count) : ICommandArguments<GuestFileWriteArguments>
 {
     public static string Command => "guest-file-write";
 
     public static GuestFileWriteArguments Bind(JsonObject arguments) => new(
         arguments.Int("handle"),
-        arguments.String("buf-b64"),
+        arguments.StringValue("buf-b64"),
         arguments.OptInt("count"));
 }
 
@@ -170,7 +170,7 @@ public sealed record GuestExecStatusArguments(long Pid) : ICommandArguments<Gues
 }
 
 /// <summary>The arguments of guest-exec.</summary>
-public sealed record GuestExecArguments(string Path, IReadOnlyList<string>? Arg, IReadOnlyList<string>? Env, string? InputData, GuestExecCaptureOutput? CaptureOutput, double? Timeout, string? WorkingDirectory, bool? KeepResult) : ICommandArguments<GuestExecArguments>
+public sealed record GuestExecArguments(string Path, IReadOnlyList<string>? Arg, IReadOnlyList<string>? Env, JsonString? InputData, GuestExecCaptureOutput? CaptureOutput, double? Timeout, string? WorkingDirectory, bool? KeepResult) : ICommandArguments<GuestExecArguments>
 {
     public static string Command => "guest-exec";
 
@@ -178,7 +178,7 @@ public sealed record GuestExecArguments(string Path, IReadOnlyList<string>? Arg,
         arguments.String("path"),
         arguments.OptStrings("arg"),
         arguments.OptStrings("env"),
-        arguments.OptString("input-data"),
+        arguments.OptStringValue("input-data"),
         GuestExecCaptureOutput.From(arguments["capture-output"]),
         arguments.OptNumber("__org.actoragent_timeout"),
         arguments.OptString("__org.actoragent_working-directory"),

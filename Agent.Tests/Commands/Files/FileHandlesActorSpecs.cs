@@ -514,4 +514,90 @@ public sealed class FileHandlesActorSpecs(ITestOutputHelper output) : FamilySpec
 
     [global::System.Runtime.InteropServices.DllImport("libc", EntryPoint = "mkfifo", SetLastError = true)]
     private static extern int Mkfifo(string path, uint mode = 0x180);
+
+    /// <summary>Arguments as the channel's parser makes them: a long base64 payload stays bytes.</summary>
+    private static JsonObject Parsed(string json)
+    {
+        var items = new List<Agent.Protocol.Json.StreamItem>();
+        new JsonStreamer().Feed(System.Text.Encoding.UTF8.GetBytes(json), items);
+        return (JsonObject)((StreamValue)Assert.Single(items)).Value;
+    }
+
+    private async Task<object> Send(IActorRef files, long seq, string command, JsonObject args)
+    {
+        files.Tell(new Agent.Actors.Commands.Execute(seq, command, args), TestActor);
+        return await ExpectMsgAsync<object>(Patience);
+    }
+
+    [Fact]
+    public async Task A_large_payload_from_the_wire_is_written_and_read_back_byte_for_byte()
+    {
+        var files = Files();
+        var data = new byte[3 * 1024 * 1024 + 1];
+        new Random(11).NextBytes(data);
+        var handle = ((JsonInt)await Ok(files, "guest-file-open", ("path", S(PathOf("big"))), ("mode", S("w+")))).Value;
+        var args = Parsed($"{{\"handle\": {handle}, \"buf-b64\": \"{Convert.ToBase64String(data)}\"}}");
+        Assert.True(((JsonString)args["buf-b64"]!).TryGetAscii(out _));
+        var write = Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await Send(files, 1, "guest-file-write", args));
+        Assert.Equal("{\"count\": 3145729, \"eof\": false}", JsonWriter.ToJson(write.Value));
+        Assert.Equal(data, await File.ReadAllBytesAsync(PathOf("big")));
+
+        await Ok(files, "guest-file-seek", ("handle", I(handle)), ("offset", I(0)), ("whence", S("set")));
+        var read = await Ok(files, "guest-file-read", ("handle", I(handle)), ("count", I(data.Length)));
+        Assert.Equal($"{{\"count\": {data.Length}, \"buf-b64\": \"{Convert.ToBase64String(data)}\", \"eof\": false}}", JsonWriter.ToJson(read));
+        await Ok(files, "guest-file-close", ("handle", I(handle)));
+    }
+
+    [Theory]
+    [InlineData("", "")] // canonical
+    [InlineData("ZA", "")] // an incomplete final group is dropped, as glib does
+    [InlineData("YQ==YWJj", "aabc")] // '=' inside the data suppresses bytes of its group
+    public async Task Lenient_base64_from_the_wire_writes_what_qemu_ga_writes(string tail, string tailBytes)
+    {
+        var files = Files();
+        var body = string.Concat(Enumerable.Repeat("YWJj", 400)); // "abc" x 400: long enough to stay bytes
+        var handle = ((JsonInt)await Ok(files, "guest-file-open", ("path", S(PathOf("lenient"))), ("mode", S("w")))).Value;
+        var args = Parsed($"{{\"handle\": {handle}, \"buf-b64\": \"{body}{tail}\"}}");
+        Assert.True(((JsonString)args["buf-b64"]!).TryGetAscii(out _));
+        Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await Send(files, 1, "guest-file-write", args));
+        await Ok(files, "guest-file-close", ("handle", I(handle)));
+        Assert.Equal(string.Concat(Enumerable.Repeat("abc", 400)) + tailBytes, await File.ReadAllTextAsync(PathOf("lenient")));
+    }
+
+    [Fact]
+    public async Task Invalid_base64_from_the_wire_fails_with_qemus_text()
+    {
+        var files = Files();
+        var handle = ((JsonInt)await Ok(files, "guest-file-open", ("path", S(PathOf("bad"))), ("mode", S("w")))).Value;
+        var args = Parsed($"{{\"handle\": {handle}, \"buf-b64\": \"{new string('A', 2000)}-_\"}}");
+        var failed = Assert.IsType<Agent.Actors.Commands.CommandFailed>(await Send(files, 1, "guest-file-write", args));
+        Assert.Equal("Base64 data contains invalid characters", failed.Error.Desc);
+    }
+
+    [Fact]
+    public async Task Calls_sent_without_waiting_run_in_arrival_order_on_one_file()
+    {
+        var files = Files();
+        var handle = ((JsonInt)await Ok(files, "guest-file-open", ("path", S(PathOf("order"))), ("mode", S("w+")))).Value;
+        JsonObject Args(params (string, JsonValue?)[] members) => JsonObject.Of([("handle", I(handle)), .. members]);
+        files.Tell(new Agent.Actors.Commands.Execute(1, "guest-file-write", Args(("buf-b64", B64("first ")))), TestActor);
+        files.Tell(new Agent.Actors.Commands.Execute(2, "guest-file-write", Args(("buf-b64", B64("second")))), TestActor);
+        files.Tell(new Agent.Actors.Commands.Execute(3, "guest-file-seek", Args(("offset", I(0)), ("whence", S("set")))), TestActor);
+        files.Tell(new Agent.Actors.Commands.Execute(4, "guest-file-read", Args()), TestActor);
+        files.Tell(new Agent.Actors.Commands.Execute(5, "guest-file-close", Args()), TestActor);
+        files.Tell(new Agent.Actors.Commands.Execute(6, "guest-file-read", Args()), TestActor);
+        var replies = new List<object>();
+        for (int i = 0; i < 6; i++) replies.Add(await ExpectMsgAsync<object>(Patience));
+        var bySeq = replies.ToDictionary(r => r switch
+        {
+            Agent.Actors.Commands.CommandSucceeded s => s.Seq,
+            Agent.Actors.Commands.CommandFailed f => f.Seq,
+            _ => -1,
+        });
+        Assert.Equal(0, ((JsonInt)((JsonObject)((Agent.Actors.Commands.CommandSucceeded)bySeq[3]).Value)["position"]!).Value);
+        Assert.Equal("first second", System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(
+            Text(((Agent.Actors.Commands.CommandSucceeded)bySeq[4]).Value, "buf-b64"))));
+        Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(bySeq[5]);
+        Assert.Equal($"handle '{handle}' has not been found", ((Agent.Actors.Commands.CommandFailed)bySeq[6]).Error.Desc);
+    }
 }
