@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Agent.Actors.Commands.System;
+namespace Agent.Actors.Platform;
 
 /// <summary>
 /// os-release as qemu-ga reads it: a GKeyFile with "[os-release]" prepended (so a line GKeyFile
