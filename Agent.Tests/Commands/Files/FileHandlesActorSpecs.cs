@@ -519,7 +519,7 @@ public sealed class FileHandlesActorSpecs(ITestOutputHelper output) : FamilySpec
     private static JsonObject Parsed(string json)
     {
         var items = new List<Agent.Protocol.Json.StreamItem>();
-        new JsonStreamer().Feed(System.Text.Encoding.UTF8.GetBytes(json), items);
+        new JsonStreamer().Feed(global::System.Text.Encoding.UTF8.GetBytes(json), items);
         return (JsonObject)((StreamValue)Assert.Single(items)).Value;
     }
 
@@ -595,7 +595,7 @@ public sealed class FileHandlesActorSpecs(ITestOutputHelper output) : FamilySpec
             _ => -1,
         });
         Assert.Equal(0, ((JsonInt)((JsonObject)((Agent.Actors.Commands.CommandSucceeded)bySeq[3]).Value)["position"]!).Value);
-        Assert.Equal("first second", System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(
+        Assert.Equal("first second", global::System.Text.Encoding.ASCII.GetString(Convert.FromBase64String(
             Text(((Agent.Actors.Commands.CommandSucceeded)bySeq[4]).Value, "buf-b64"))));
         Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(bySeq[5]);
         Assert.Equal($"handle '{handle}' has not been found", ((Agent.Actors.Commands.CommandFailed)bySeq[6]).Error.Desc);

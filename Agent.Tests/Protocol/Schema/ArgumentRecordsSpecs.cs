@@ -53,7 +53,7 @@ public class ArgumentRecordsSpecs
         var open = GuestFileOpenArguments.Bind(Parse("""{"path": "/tmp/x"}"""));
         Assert.Equal(("/tmp/x", null), (open.Path, open.Mode));
         var write = GuestFileWriteArguments.Bind(Parse("""{"handle": 7, "buf-b64": "AA==", "count": 1}"""));
-        Assert.Equal((7L, "AA==", (long?)1), (write.Handle, write.BufB64, write.Count));
+        Assert.Equal((7L, "AA==", (long?)1), (write.Handle, write.BufB64.Value, write.Count));
         Assert.Null(GuestSetTimeArguments.Bind(JsonObject.Empty).Time);
         Assert.Equal("guest-file-open", Command<GuestFileOpenArguments>());
     }
