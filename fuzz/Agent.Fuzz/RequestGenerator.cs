@@ -46,7 +46,8 @@ public sealed class RequestGenerator(PCG pcg, FuzzGuest guest, IReadOnlyList<byt
     {
         var list = command == "guest-file-open" ? _handles : _pids;
         list.Add(value);
-        if (list.Count > 64) list.RemoveAt(0);
+        // More than agent.files.max-open-handles (256): a handle forgotten here would stay open for good.
+        if (list.Count > 512) list.RemoveAt(0);
     }
 
     private int Next(int n) => (int)pcg.Next((uint)n);
