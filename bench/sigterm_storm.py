@@ -9,15 +9,18 @@ pipelined read-only requests (guest-ping, guest-info, guest-get-osinfo) in fligh
 complete reply line was RFC 8259 JSON with exactly one of return/error; "invalid-reply" = exited with 0
 but a reply line was not; "abort" = killed by a signal (SIGABRT, SIGSEGV, ...) or a non-zero status,
 counted per status; "hang" = still running --grace seconds (default 5) after the SIGTERM (then
-SIGKILLed). A line the exit cut short is counted (runs that "ended inside a reply line"), not judged:
-its request was not answered, which is what a SIGTERM means. Only read-only commands are sent, so
+SIGKILLed); "no-start" = no reply within 20 s of the start (then SIGKILLed). A line the exit cut
+short is counted (runs that "ended inside a reply line"), not judged: its request was not answered,
+which is what a SIGTERM means. Only read-only commands are sent, so
 qemu-ga can be run the same way: --agent /usr/sbin/qemu-ga.
 
 Time per run is the agent's cold start (~0.12 s for the NativeAOT build on an idle machine) plus the
 0-30 ms and its shutdown; --grace is only waited out by a hang. More than 4 jobs does not help on 2
 cores (100 runs: 12 s with 4 jobs, 13 s with 8).
 
-Usage: bench/sigterm_storm.py --agent out/aot/Agent.Host [--runs 10000] [--jobs 4] [--grace 5]
+The agent's stderr of every run that did not end cleanly is kept in --keep (a new temp folder by default).
+
+Usage: bench/sigterm_storm.py --agent out/aot/Agent.Host [--runs 10000] [--jobs 4] [--grace 5] [--keep DIR]
 """
 import argparse
 import concurrent.futures
@@ -90,12 +93,15 @@ def traffic(path, stop, flowing, result):
         result["cut"] += bool(buf)
 
 
-def one_run(binary, grace, seed):
+def one_run(binary, grace, seed, keep):
     rnd = random.Random(seed)
     folder = tempfile.mkdtemp(prefix="agent-storm-")
     sock = os.path.join(folder, "qga.sock")
-    proc = subprocess.Popen([binary, "-m", "unix-listen", "-p", sock, "-t", folder, "-b", BLOCKED],
-                            cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stderr_path = os.path.join(folder, "stderr.log")
+    with open(stderr_path, "wb") as stderr:
+        proc = subprocess.Popen([binary, "-m", "unix-listen", "-p", sock, "-t", folder, "-b", BLOCKED],
+                                cwd=folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+    outcome = "no-start"
     stop, flowing = threading.Event(), threading.Event()
     replies = {"valid": 0, "invalid": 0, "cut": 0}
     client = threading.Thread(target=traffic, args=(sock, stop, flowing, replies), daemon=True)
@@ -105,7 +111,7 @@ def one_run(binary, grace, seed):
         if not flowing.wait(20):
             proc.kill()
             proc.wait()
-            return "no-start", replies
+            return outcome, replies
         time.sleep(rnd.uniform(0, 0.03))
         proc.send_signal(signal.SIGTERM)
         try:
@@ -124,6 +130,9 @@ def one_run(binary, grace, seed):
     finally:
         stop.set()
         client.join(5)
+        if outcome != "clean":
+            # What the agent said on stderr, for every run that did not end cleanly.
+            shutil.copy(stderr_path, os.path.join(keep, f"{outcome}-seed{seed}.log"))
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -134,13 +143,16 @@ def main():
     ap.add_argument("--jobs", type=int, default=4)
     ap.add_argument("--grace", type=float, default=5.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", help="folder for the stderr of runs that did not end cleanly (default: a new temp folder)")
     args = ap.parse_args()
+    keep = args.keep or tempfile.mkdtemp(prefix="agent-storm-failures-")
+    os.makedirs(keep, exist_ok=True)
     binary = os.path.abspath(args.agent)
     counts = {"clean": 0, "hang": 0}
     totals = {"valid": 0, "invalid": 0, "cut": 0}
     t0 = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        runs = pool.map(lambda k: one_run(binary, args.grace, args.seed * 1_000_003 + k), range(args.runs))
+        runs = pool.map(lambda k: one_run(binary, args.grace, args.seed * 1_000_003 + k, keep), range(args.runs))
         for i, (outcome, replies) in enumerate(runs):
             counts[outcome] = counts.get(outcome, 0) + 1
             for key in totals:
@@ -151,7 +163,8 @@ def main():
     aborts = sum(v for k, v in counts.items() if k.startswith("abort"))
     print(f"{os.path.basename(binary)}: {n} SIGTERMs in {time.monotonic() - t0:.0f}s ({args.jobs} jobs): clean {counts['clean']}, "
           f"abort {aborts} ({100 * aborts / n:.1f}%), hang {counts['hang']} ({100 * counts['hang'] / n:.1f}%); by outcome {counts}; "
-          f"replies: {totals['valid']} valid, {totals['invalid']} invalid, {totals['cut']} runs ended inside a reply line")
+          f"replies: {totals['valid']} valid, {totals['invalid']} invalid, {totals['cut']} runs ended inside a reply line; "
+          f"stderr of the other runs in {keep}")
 
 if __name__ == "__main__":
     main()
