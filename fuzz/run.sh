@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs the in-process fuzz harness: N inputs (default 10,000,000) through the streamer, the dispatcher
 # and the real command families on a fake guest. See fuzz/README.md.
-#   fuzz/run.sh [N] [extra options: --seed S --hang-timeout SECONDS]
+#   fuzz/run.sh [N] [extra options: --seed S --jobs J (agents in parallel, default 2) --minutes M (stop
+#                    after M minutes with a summary) --hang-timeout SECONDS]
 #   fuzz/run.sh protocol [N]     # the pure protocol half only (streamer, envelope, writer)
 #   fuzz/run.sh replay fuzz/corpus/failures/*.bin
 set -eu

@@ -15,7 +15,7 @@ public sealed class FuzzSmokeSpecs(ITestOutputHelper output)
     public void A_short_seeded_run_finds_nothing()
     {
         var log = new StringWriter();
-        var summary = new SessionFuzz(new SessionFuzz.Options(3_000, Seed: 20261205, CorpusDir: null, HangTimeout: TimeSpan.FromSeconds(60)), log).Run();
+        var summary = new SessionFuzz(new SessionFuzz.Options(3_000, Seed: 20261205, CorpusDir: null, HangTimeout: TimeSpan.FromSeconds(60), MaxBatch: 64), log).Run();
         output.WriteLine(log.ToString());
         Assert.Equal(3_000, summary.Inputs);
         Assert.True(summary.Replies >= summary.Rounds, "every round ends with the barrier's reply");

@@ -3,6 +3,7 @@ using Agent.Actors.Commands.Freeze;
 using Agent.Actors.Commands.Time;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
+using System.Net.Sockets;
 using Akka.Configuration;
 
 namespace Agent.Fuzz;
@@ -19,6 +20,11 @@ public sealed class FuzzGuest : IDisposable
     public string Bin => Path.Combine(Root, "bin");
     public string Files => Path.Combine(Root, "files");
     public string StateDir => Path.Combine(Root, "state");
+
+    /// <summary>The audit trail's syslog socket (agent.audit.socket), drained by <see cref="_syslog"/>.</summary>
+    public string SyslogSocket => Path.Combine(Root, "syslog.sock");
+
+    private readonly Socket _syslog;
 
     /// <summary>Mount points of the fake mountinfo (guest-fsfreeze-freeze-list, guest-fstrim).</summary>
     public static readonly string[] MountPoints = ["/", "/boot", "/data"];
@@ -66,6 +72,22 @@ public sealed class FuzzGuest : IDisposable
         Helper("chpasswd", "cat > /dev/null");
         Helper("systemctl", "exit 1");
         Helper("pm-is-supported", "exit 1");
+        // The agent audits state-changing commands to syslog: a socket of our own takes them, so they reach
+        // neither this machine's syslog nor (through the agent's stderr fallback) the console.
+        _syslog = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        _syslog.Bind(new UnixDomainSocketEndPoint(SyslogSocket));
+        new Thread(DrainSyslog) { IsBackground = true, Name = "fuzz-syslog" }.Start();
+    }
+
+    private void DrainSyslog()
+    {
+        var buffer = new byte[64 << 10];
+        try
+        {
+            while (_syslog.Receive(buffer) >= 0) { }
+        }
+        catch (SocketException) { }
+        catch (ObjectDisposedException) { }
     }
 
     /// <summary>HOCON for the agent: every root and helper into the fake guest, short helper timeouts.</summary>
@@ -81,6 +103,7 @@ public sealed class FuzzGuest : IDisposable
           shutdown.timeout = 10s
           fsfreeze { hook = "", hook-timeout = 10s }
           exec.output-limit = 1MiB
+          audit.socket = "{{SyslogSocket}}"
           {{extra}}
         }
         """;
@@ -120,6 +143,7 @@ public sealed class FuzzGuest : IDisposable
 
     public void Dispose()
     {
+        _syslog.Dispose();
         try { Directory.Delete(Root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 

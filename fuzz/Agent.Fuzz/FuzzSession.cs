@@ -49,8 +49,25 @@ public sealed class FuzzSession : IDisposable
 
     public sealed record Outcome(string? Failure, int Replies, List<(string Command, long Value)> Learned);
 
-    /// <summary>Sends <paramref name="inputs"/> (already judged safe) as one round and checks the replies.</summary>
+    /// <summary>A round that was sent and whose replies are still to be read: the stream's items and its barrier.</summary>
+    public sealed record Pending(List<StreamItem> Items, long BarrierId);
+
+    /// <summary>Sends <paramref name="inputs"/> and checks the replies: <see cref="Send"/> then <see cref="Receive"/>.</summary>
     public Outcome Round(IReadOnlyList<byte[]> inputs, IReadOnlyList<int> cuts, TimeSpan hangTimeout, TextWriter? verbose = null)
+    {
+        var pending = Send(inputs, cuts);
+        return pending is null
+            ? new Outcome("refused by the safety filter: the inputs hold a request that could leave the fake guest", 0, [])
+            : Receive(pending, hangTimeout, verbose);
+    }
+
+    /// <summary>
+    /// Parses the round (inputs, 0xFF, barrier) once with the agent's own streamer, refuses it (null,
+    /// nothing sent) when <see cref="SafetyFilter"/> finds a request that could leave the fake guest,
+    /// else sends it in the chunks <paramref name="cuts"/> give. Replies come in order, so the next
+    /// round may be sent before this one's replies are read.
+    /// </summary>
+    public Pending? Send(IReadOnlyList<byte[]> inputs, IReadOnlyList<int> cuts, IReadOnlySet<string>? quarantined = null)
     {
         var barrierId = ++_barrier;
         var barrier = Encoding.ASCII.GetBytes($"{{\"execute\":\"guest-sync\",\"arguments\":{{\"id\":{barrierId}}}}}");
@@ -59,6 +76,7 @@ public sealed class FuzzSession : IDisposable
         // What the agent's stream holds: its own streamer over the same bytes (state is fresh after the last barrier).
         var items = new List<StreamItem>();
         new JsonStreamer().Feed(all, items);
+        if (!SafetyFilter.IsSafe(items, _guest, quarantined)) return null;
 
         var at = 0;
         foreach (var cut in cuts.Where(c => c > 0 && c < all.Length - barrier.Length - 1).Order().Append(all.Length))
@@ -67,9 +85,15 @@ public sealed class FuzzSession : IDisposable
             _transport.Send(all[at..cut]);
             at = cut;
         }
+        return new Pending(items, barrierId);
+    }
 
+    /// <summary>Reads the replies up to <paramref name="pending"/>'s barrier and checks them against its items.</summary>
+    public Outcome Receive(Pending pending, TimeSpan hangTimeout, TextWriter? verbose = null)
+    {
+        var items = pending.Items;
         var learned = new List<(string, long)>();
-        var expectedBarrier = $"{{\"return\": {barrierId}}}";
+        var expectedBarrier = Encoding.ASCII.GetBytes($"{{\"return\": {pending.BarrierId}}}");
         var replies = new List<byte[]>();
         var deadline = DateTime.UtcNow + hangTimeout;
         while (true)
@@ -78,7 +102,7 @@ public sealed class FuzzSession : IDisposable
             if (line is null)
                 return new Outcome($"hang: no reply to the barrier within {hangTimeout.TotalSeconds:0}s ({replies.Count} replies for {items.Count} items)", replies.Count, learned);
             replies.Add(line);
-            if (line.AsSpan().SequenceEqual(Encoding.ASCII.GetBytes(expectedBarrier))) break;
+            if (line.AsSpan().SequenceEqual(expectedBarrier)) break;
         }
         if (verbose is not null)
         {
@@ -128,11 +152,14 @@ public sealed class FuzzSession : IDisposable
             }
             return $"{replies.Count} replies for {items.Count} items";
         }
-        // What the agent handed out (handles, pids), for later inputs to use.
-        for (var i = 0; i < items.Count; i++)
+        // What the agent handed out (handles, pids), for later inputs to use: walk the alignment found above
+        // (a silent item took a reply only where skipping it does not explain the rest).
+        for (int i = 0, r = 0; i < items.Count; i++)
         {
-            if (described[i].Command is not ("guest-file-open" or "guest-exec") || silent.Take(i).Any(x => x)) continue;
-            if (ReturnedNumber(replies[i], described[i].Command!) is { } value) learned.Add((described[i].Command!, value));
+            if (silent[i] && Align(i + 1, r)) continue;
+            if (described[i].Command is "guest-file-open" or "guest-exec" && ReturnedNumber(replies[r], described[i].Command!) is { } value)
+                learned.Add((described[i].Command!, value));
+            r++;
         }
         return null;
     }

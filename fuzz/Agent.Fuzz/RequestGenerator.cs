@@ -46,7 +46,8 @@ public sealed class RequestGenerator(PCG pcg, FuzzGuest guest, IReadOnlyList<byt
     {
         var list = command == "guest-file-open" ? _handles : _pids;
         list.Add(value);
-        if (list.Count > 64) list.RemoveAt(0);
+        // More than agent.files.max-open-handles (256): a handle forgotten here would stay open for good.
+        if (list.Count > 512) list.RemoveAt(0);
     }
 
     private int Next(int n) => (int)pcg.Next((uint)n);
@@ -127,6 +128,14 @@ public sealed class RequestGenerator(PCG pcg, FuzzGuest guest, IReadOnlyList<byt
                 return new JsonString(Chance(90) ? Path.Combine(guest.Files, "f" + Next(8)) : guest.Files + Pick(["/", "/dir/x", "/f0\u00e9", "/missing/f"]));
             case ("guest-file-open", "mode"):
                 return new JsonString(Pick(FileModes));
+            case ("guest-file-close", "handle") when _handles.Count > 0 && Chance(80):
+                {
+                    // Closes mostly name a live handle and forget it, so opens do not pile up to the handle cap.
+                    var at = Next(_handles.Count);
+                    var handle = _handles[at];
+                    _handles.RemoveAt(at);
+                    return new JsonInt(handle);
+                }
             case (_, "handle"):
                 return new JsonInt(_handles.Count > 0 && Chance(80) ? Pick(_handles) : Chance(50) ? 1000 + Next(_opens + 4) : Pick(ExtremeInts));
             case (_, "pid"):

@@ -23,9 +23,14 @@ public static class SafetyFilter
     /// <param name="quarantined">Commands not to send any more (they wedged the agent often enough already).</param>
     public static bool IsSafe(ReadOnlySpan<byte> data, FuzzGuest guest, IReadOnlySet<string>? quarantined = null)
     {
-        var streamer = new JsonStreamer();
         var items = new List<StreamItem>();
-        streamer.Feed(data, items);
+        new JsonStreamer().Feed(data, items);
+        return IsSafe(items, guest, quarantined);
+    }
+
+    /// <summary>The same over items already parsed (a round parses its bytes once, see <see cref="FuzzSession.Send"/>).</summary>
+    public static bool IsSafe(List<StreamItem> items, FuzzGuest guest, IReadOnlySet<string>? quarantined = null)
+    {
         foreach (var item in items)
         {
             if (item is not StreamValue { Value: var value } || RequestEnvelope.Validate(value) is not EnvelopeOk { Request: var request })

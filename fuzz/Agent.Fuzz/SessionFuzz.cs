@@ -17,10 +17,13 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
         ulong Seed,
         string? CorpusDir,
         TimeSpan HangTimeout,
-        int MaxBatch = 64,
+        int MaxBatch = 512,
+        int Pipeline = 2,
         int HangsBeforeQuarantine = 3,
         long ManagedHeapBound = 512L << 20,
-        TimeSpan? ReportEvery = null);
+        int MemoryEvery = 250,
+        TimeSpan? ReportEvery = null,
+        TimeSpan? StopAfter = null);
 
     public sealed record Failure(string Kind, string Message, string? SavedAs, int Count);
 
@@ -31,6 +34,14 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
     private readonly Dictionary<string, int> _hangsByCommand = new();
     private readonly HashSet<string> _quarantined = new();
 
+    private long _inputs;
+
+    /// <summary>Inputs checked so far (read by the runner's progress line while <see cref="Run"/> runs on another thread).</summary>
+    public long InputsSoFar => Interlocked.Read(ref _inputs);
+
+    /// <summary>A round in flight: its inputs (for the corpus) and what <see cref="FuzzSession.Send"/> returned.</summary>
+    private sealed record InFlight(List<byte[]> Batch, FuzzSession.Pending Pending);
+
     public Summary Run()
     {
         var pcg = new PCG(11, options.Seed);
@@ -40,39 +51,39 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
         var session = new FuzzSession(guest);
         var clock = Stopwatch.StartNew();
         var lastReport = TimeSpan.Zero;
-        long inputs = 0, rounds = 0, replies = 0, peakWs = 0, peakManaged = 0;
+        long sent = 0, rounds = 0, replies = 0, peakWs = 0, peakManaged = 0;
+        // Rounds are pipelined: round N+1 is generated and sent before round N's replies are read, so the
+        // harness builds while the agent answers. Replies come in order and each round ends at its barrier.
+        var flight = new Queue<InFlight>();
         try
         {
-            while (inputs < options.Inputs)
+            var stopAt = options.StopAfter ?? TimeSpan.MaxValue;
+            while (_inputs < options.Inputs && (flight.Count > 0 || clock.Elapsed < stopAt))
             {
-                var count = (int)Math.Min(1 + pcg.Next((uint)options.MaxBatch), options.Inputs - inputs);
-                var batch = new List<byte[]>(count);
-                while (true)
+                while (flight.Count < options.Pipeline && sent < options.Inputs && clock.Elapsed < stopAt)
                 {
-                    while (batch.Count < count)
-                    {
-                        var (bytes, _) = generator.Next();
-                        if (SafetyFilter.IsSafe(bytes, guest, _quarantined)) batch.Add(bytes);
-                    }
-                    // Inputs can combine into a request none of them is alone (an unclosed brace, a cut string).
-                    if (SafetyFilter.IsSafe(Join(batch), guest, _quarantined)) break;
-                    batch.Clear();
+                    var count = (int)Math.Min(1 + pcg.Next((uint)options.MaxBatch), options.Inputs - sent);
+                    var next = SendRound(count, pcg, generator, guest, session);
+                    flight.Enqueue(next);
+                    sent += next.Batch.Count;
                 }
-                var total = batch.Sum(b => b.Length);
-                var cuts = Enumerable.Range(0, (int)pcg.Next(4)).Select(_ => (int)pcg.Next((uint)Math.Max(1, total))).ToArray();
 
-                var outcome = session.Round(batch, cuts, options.HangTimeout);
-                inputs += batch.Count;
+                if (flight.Count == 0) break;
+                var (batch, pending) = flight.Dequeue();
+                var outcome = session.Receive(pending, options.HangTimeout);
+                Interlocked.Add(ref _inputs, batch.Count);
                 rounds++;
                 replies += outcome.Replies;
                 foreach (var (command, value) in outcome.Learned) generator.Observe(command, value);
 
-                foreach (var error in session.Errors.Drain())
-                    Record("error-log", error, batch);
+                // An error logged now may come from this round or from one sent after it: both are kept.
+                var errors = session.Errors.Drain();
+                foreach (var error in errors)
+                    Record("error-log", error, [.. batch, .. flight.SelectMany(f => f.Batch)]);
                 if (outcome.Failure is { } failure)
                 {
                     var hang = failure.StartsWith("hang", StringComparison.Ordinal);
-                    var culprit = hang ? Isolate(batch) : null;
+                    var culprit = hang ? Isolate(batch, guest) : null;
                     var culpritCommand = culprit is null ? null : SafetyFilter.Commands(culprit).LastOrDefault();
                     Record(hang ? "hang" : "reply", failure + (culprit is null ? "" : " — alone: " + Show(culprit)), culprit is null ? batch : [culprit],
                         key: culpritCommand is null ? null : $"hang:{culpritCommand}");
@@ -85,6 +96,9 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
                     }
                     if (hang)
                     {
+                        // The rounds sent after it went to the wedged agent: they are not counted, and are sent again as new ones.
+                        foreach (var lost in flight) sent -= lost.Batch.Count;
+                        flight.Clear();
                         session.Dispose();
                         guest.Dispose();
                         guest = new FuzzGuest();
@@ -93,7 +107,7 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
                     }
                 }
 
-                if (rounds % 2000 == 0 || inputs >= options.Inputs)
+                if (rounds % options.MemoryEvery == 0 || _inputs >= options.Inputs || (flight.Count == 0 && clock.Elapsed >= stopAt))
                 {
                     peakWs = Math.Max(peakWs, Environment.WorkingSet);
                     var managed = GC.GetTotalMemory(forceFullCollection: true);
@@ -104,7 +118,7 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
                 if (options.ReportEvery is { } every && clock.Elapsed - lastReport >= every)
                 {
                     lastReport = clock.Elapsed;
-                    log.WriteLine($"{clock.Elapsed:hh\\:mm\\:ss} {inputs:N0} inputs, {inputs / clock.Elapsed.TotalSeconds:N0}/s, {rounds:N0} rounds, " +
+                    log.WriteLine($"{clock.Elapsed:hh\\:mm\\:ss} {_inputs:N0} inputs, {_inputs / clock.Elapsed.TotalSeconds:N0}/s, {rounds:N0} rounds, " +
                                   $"{_failures.Count} distinct failures, RSS {Environment.WorkingSet >> 20} MiB");
                 }
             }
@@ -114,17 +128,37 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
             session.Dispose();
             guest.Dispose();
         }
-        return new Summary(inputs, rounds, replies, clock.Elapsed, peakWs, peakManaged, _failures.Values.ToList(), _quarantined.ToList());
+        return new Summary(_inputs, rounds, replies, clock.Elapsed, peakWs, peakManaged, _failures.Values.ToList(), _quarantined.ToList());
     }
 
-    /// <summary>Replays the inputs one by one on a fresh agent; the first that gets no barrier reply is the culprit.</summary>
-    private byte[]? Isolate(List<byte[]> batch)
+    /// <summary>
+    /// Generates <paramref name="count"/> inputs and sends them as one round. Quarantined commands are
+    /// skipped as they are generated; the round as a whole is checked by <see cref="FuzzSession.Send"/>
+    /// (inputs can combine into a request none of them is alone: an unclosed brace, a cut string) and
+    /// generated again when refused.
+    /// </summary>
+    private InFlight SendRound(int count, PCG pcg, RequestGenerator generator, FuzzGuest guest, FuzzSession session)
     {
-        using var guest = new FuzzGuest();
+        while (true)
+        {
+            var batch = new List<byte[]>(count);
+            while (batch.Count < count)
+            {
+                var (bytes, command) = generator.Next();
+                if (!_quarantined.Contains(command)) batch.Add(bytes);
+            }
+            var total = batch.Sum(b => b.Length);
+            var cuts = Enumerable.Range(0, (int)pcg.Next(4)).Select(_ => (int)pcg.Next((uint)Math.Max(1, total))).ToArray();
+            if (session.Send(batch, cuts, _quarantined) is { } pending) return new InFlight(batch, pending);
+        }
+    }
+
+    /// <summary>Replays the inputs one by one on a fresh agent over the same fake guest; the first that gets no barrier reply is the culprit.</summary>
+    private byte[]? Isolate(List<byte[]> batch, FuzzGuest guest)
+    {
         using var session = new FuzzSession(guest);
         foreach (var input in batch)
         {
-            if (!SafetyFilter.IsSafe(input, guest)) continue;
             var outcome = session.Round([input], [], options.HangTimeout);
             if (outcome.Failure?.StartsWith("hang", StringComparison.Ordinal) == true) return input;
         }
@@ -143,18 +177,6 @@ public sealed partial class SessionFuzz(SessionFuzz.Options options, TextWriter 
         var saved = Corpus.SaveFailure(options.CorpusDir, kind, inputs);
         _failures[key] = new Failure(kind, message, saved, 1);
         log.WriteLine($"FAILURE {kind}: {message}" + (saved is null ? "" : $" (saved as {saved})"));
-    }
-
-    private static byte[] Join(List<byte[]> batch)
-    {
-        var all = new byte[batch.Sum(b => b.Length)];
-        var at = 0;
-        foreach (var b in batch)
-        {
-            b.CopyTo(all, at);
-            at += b.Length;
-        }
-        return all;
     }
 
     private static string Show(byte[] input) =>
