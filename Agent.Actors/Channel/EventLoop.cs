@@ -36,6 +36,7 @@ public sealed unsafe class EventLoop : ExecutorService
     private const int WorkPerPoll = 256;
 
     private readonly ConcurrentQueue<IRunnable> _work = new();
+    private readonly Queue<Action> _idle = new();
     private readonly Dictionary<int, Watch> _watches = new();
     private readonly Thread _thread;
     private readonly int _wake;
@@ -68,6 +69,14 @@ public sealed unsafe class EventLoop : ExecutorService
         else Execute(new ActionWork(action));
     }
 
+    /// <summary>
+    /// Runs <paramref name="action"/> on the loop once no work is queued, before it polls: the channel
+    /// flushes its replies there, so a pipelined burst leaves in a few large writes rather than one
+    /// write per reply (every hop of the burst is work on this loop, so it is idle only when the burst
+    /// is answered or waits on something off the loop). Loop thread only.
+    /// </summary>
+    public void WhenIdle(Action action) => _idle.Enqueue(action);
+
     /// <summary>Stops the thread once the work queued before this call has run.</summary>
     public override void Shutdown() => Execute(new ActionWork(() => _stopping = true));
 
@@ -94,6 +103,12 @@ public sealed unsafe class EventLoop : ExecutorService
             // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
             for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--) work.Run();
             if (_stopping) break;
+            if (_work.IsEmpty && _idle.Count > 0)
+            {
+                // Idle actions usually queue work (a Flush message): run them, then that work.
+                for (var n = _idle.Count; n > 0; n--) _idle.Dequeue()();
+                continue;
+            }
             var timeout = 0;
             if (_work.IsEmpty)
             {

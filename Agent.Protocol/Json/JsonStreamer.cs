@@ -62,10 +62,16 @@ public sealed class JsonStreamer
         [.. Enumerable.Range(0, 0x20).Select(b => (byte)b), 0xFE, 0xFF, .. extra.Select(c => (byte)c)];
 
     /// <summary>Feeds bytes; appends every completed item to <paramref name="output"/>.</summary>
-    public void Feed(ReadOnlySpan<byte> data, List<StreamItem> output)
+    public void Feed(ReadOnlySpan<byte> data, List<StreamItem> output) => Feed(data, output, int.MaxValue);
+
+    /// <summary>
+    /// Feeds bytes until <paramref name="output"/> holds <paramref name="maxItems"/> items; returns how
+    /// many bytes it took (the rest is fed later, so a burst is not parsed all at once).
+    /// </summary>
+    public int Feed(ReadOnlySpan<byte> data, List<StreamItem> output, int maxItems)
     {
         int i = 0;
-        while (i < data.Length)
+        while (i < data.Length && output.Count < maxItems)
         {
             // Fast paths with the same outcome as byte-by-byte lexing: string content and skipped garbage.
             if (_state is State.DqString or State.SqString)
@@ -93,6 +99,7 @@ public sealed class JsonStreamer
             }
             FeedByte(data[i++], output);
         }
+        return i;
     }
 
     /// <summary>Bytes currently buffered for an incomplete message (for memory bounds in tests).</summary>
