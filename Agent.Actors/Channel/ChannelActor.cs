@@ -207,7 +207,7 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
                 _owed[chunk.Conn] = _owed.GetValueOrDefault(chunk.Conn) + 1;
                 _dispatcher.Tell(new Dispatcher.Submit(ticket, _items[i]));
             }
-            if (_hungUp.Contains(chunk.Conn)) EndIfSettled(chunk.Conn);
+            EndIfSettled(chunk.Conn); // a hung-up client whose last bytes held no complete request
         }
     }
 

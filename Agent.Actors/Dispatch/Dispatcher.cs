@@ -56,7 +56,6 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly Dictionary<IActorRef, string> _stopped = new();
     private readonly Queue<Pending> _queue = new();
     private InFlight? _inFlight;
-    private bool _abandoning;
     private bool _repliesBacklogged;
     private long _nextSeq;
 
@@ -193,7 +192,6 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                 }
                 var seq = ++_nextSeq;
                 _inFlight = new InFlight(seq, pending, request, route.Schema, owner);
-                _abandoning = false;
                 Timers.StartSingleTimer(DeadlineTimer, new DeadlinePassed(seq), _settings.DeadlineOf(request.Command).Deadline);
                 // What the return value may take so that the whole line fits agent.channel.max-reply-bytes.
                 owner.Tell(new Execute(seq, request.Command, request.Arguments,
@@ -246,10 +244,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
 
     private void OnDeadline(long seq)
     {
-        if (_inFlight is not { } flight || flight.Seq != seq || _abandoning) return;
+        if (_inFlight is not { } flight || flight.Seq != seq) return;
         var (deadline, key) = _settings.DeadlineOf(flight.Request.Command);
         _log.Error("{0} passed its deadline of {1}; abandoning it", flight.Request.Command, deadline);
-        _abandoning = true;
         var error = CommandErrors.DeadlinePassed(flight.Request.Command, deadline, key);
         flight.Owner.Tell(new Abandon(seq, error));
         Timers.StartSingleTimer(DeadlineTimer, new GraceEnded(seq), _settings.AbandonGrace);
