@@ -4,8 +4,9 @@ namespace Agent.Protocol.Schema;
 
 /// <summary>
 /// Writes Generated/CommandArguments.g.cs from a command table: one immutable record per command
-/// with arguments (<see cref="ICommandArguments{TSelf}"/>), one per struct an argument holds and one
-/// per alternate. The file is checked in; a spec regenerates it and fails when it differs, so the
+/// (<see cref="ICommandArguments{TSelf}"/>; a command without arguments gets a singleton), one per
+/// struct an argument holds and one per alternate. The records are the only place outside the schema
+/// that spells a command's name: families, the audit trail and the policy name commands by type. The file is checked in; a spec regenerates it and fails when it differs, so the
 /// schema and the records cannot drift apart.
 /// </summary>
 public static class ArgumentRecords
@@ -24,11 +25,12 @@ public static class ArgumentRecords
         var types = new OrderedDictionary<string, SchemaType>();
         var body = new StringBuilder();
         var names = new HashSet<string>();
-        foreach (var command in commands.Where(c => c.Arguments.Count > 0))
+        foreach (var command in commands)
         {
             var name = PascalCase(command.Name) + "Arguments";
             if (!names.Add(name)) throw new InvalidOperationException($"two commands make the record name {name}");
-            WriteRecord(body, name, $"The arguments of {command.Name}.", command.Arguments, command.Name, types);
+            if (command.Arguments.Count == 0) WriteSingleton(body, name, command.Name);
+            else WriteRecord(body, name, $"The arguments of {command.Name}.", command.Arguments, command.Name, types);
         }
         // Structs and alternates in first-use order; a struct's members may add more.
         for (var i = 0; i < types.Count; i++)
@@ -57,6 +59,16 @@ public static class ArgumentRecords
         w.Append($"    public static {name} Bind(JsonObject arguments) => new(\n");
         w.Append(string.Join(",\n", members.Select(m => "        " + Read(m, types))));
         w.Append(");\n}\n");
+    }
+
+    private static void WriteSingleton(StringBuilder w, string name, string command)
+    {
+        w.Append($"\n/// <summary>{command}, which takes no arguments.</summary>\n");
+        w.Append($"public sealed record {name} : ICommandArguments<{name}>\n{{\n");
+        w.Append($"    public static string Command => \"{command}\";\n\n");
+        w.Append($"    public static readonly {name} Instance = new();\n\n");
+        w.Append($"    private {name}() {{ }}\n\n");
+        w.Append($"    public static {name} Bind(JsonObject arguments) => Instance;\n}}\n");
     }
 
     private static void WriteAlternate(StringBuilder w, string name, AlternateType alternate)

@@ -25,6 +25,30 @@ public sealed record GuestSyncArguments(long Id) : ICommandArguments<GuestSyncAr
         arguments.Int("id"));
 }
 
+/// <summary>guest-ping, which takes no arguments.</summary>
+public sealed record GuestPingArguments : ICommandArguments<GuestPingArguments>
+{
+    public static string Command => "guest-ping";
+
+    public static readonly GuestPingArguments Instance = new();
+
+    private GuestPingArguments() { }
+
+    public static GuestPingArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-time, which takes no arguments.</summary>
+public sealed record GuestGetTimeArguments : ICommandArguments<GuestGetTimeArguments>
+{
+    public static string Command => "guest-get-time";
+
+    public static readonly GuestGetTimeArguments Instance = new();
+
+    private GuestGetTimeArguments() { }
+
+    public static GuestGetTimeArguments Bind(JsonObject arguments) => Instance;
+}
+
 /// <summary>The arguments of guest-set-time.</summary>
 public sealed record GuestSetTimeArguments(long? Time) : ICommandArguments<GuestSetTimeArguments>
 {
@@ -32,6 +56,18 @@ public sealed record GuestSetTimeArguments(long? Time) : ICommandArguments<Guest
 
     public static GuestSetTimeArguments Bind(JsonObject arguments) => new(
         arguments.OptInt("time"));
+}
+
+/// <summary>guest-info, which takes no arguments.</summary>
+public sealed record GuestInfoArguments : ICommandArguments<GuestInfoArguments>
+{
+    public static string Command => "guest-info";
+
+    public static readonly GuestInfoArguments Instance = new();
+
+    private GuestInfoArguments() { }
+
+    public static GuestInfoArguments Bind(JsonObject arguments) => Instance;
 }
 
 /// <summary>The arguments of guest-shutdown.</summary>
@@ -103,6 +139,18 @@ public sealed record GuestFileFlushArguments(long Handle) : ICommandArguments<Gu
         arguments.Int("handle"));
 }
 
+/// <summary>guest-fsfreeze-status, which takes no arguments.</summary>
+public sealed record GuestFsfreezeStatusArguments : ICommandArguments<GuestFsfreezeStatusArguments>
+{
+    public static string Command => "guest-fsfreeze-status";
+
+    public static readonly GuestFsfreezeStatusArguments Instance = new();
+
+    private GuestFsfreezeStatusArguments() { }
+
+    public static GuestFsfreezeStatusArguments Bind(JsonObject arguments) => Instance;
+}
+
 /// <summary>The arguments of guest-fsfreeze-freeze.</summary>
 public sealed record GuestFsfreezeFreezeArguments(long? AutoThaw) : ICommandArguments<GuestFsfreezeFreezeArguments>
 {
@@ -122,6 +170,18 @@ public sealed record GuestFsfreezeFreezeListArguments(IReadOnlyList<string>? Mou
         arguments.OptInt("__org.actoragent_auto-thaw"));
 }
 
+/// <summary>guest-fsfreeze-thaw, which takes no arguments.</summary>
+public sealed record GuestFsfreezeThawArguments : ICommandArguments<GuestFsfreezeThawArguments>
+{
+    public static string Command => "guest-fsfreeze-thaw";
+
+    public static readonly GuestFsfreezeThawArguments Instance = new();
+
+    private GuestFsfreezeThawArguments() { }
+
+    public static GuestFsfreezeThawArguments Bind(JsonObject arguments) => Instance;
+}
+
 /// <summary>The arguments of guest-fstrim.</summary>
 public sealed record GuestFstrimArguments(long? Minimum) : ICommandArguments<GuestFstrimArguments>
 {
@@ -131,6 +191,66 @@ public sealed record GuestFstrimArguments(long? Minimum) : ICommandArguments<Gue
         arguments.OptInt("minimum"));
 }
 
+/// <summary>guest-suspend-disk, which takes no arguments.</summary>
+public sealed record GuestSuspendDiskArguments : ICommandArguments<GuestSuspendDiskArguments>
+{
+    public static string Command => "guest-suspend-disk";
+
+    public static readonly GuestSuspendDiskArguments Instance = new();
+
+    private GuestSuspendDiskArguments() { }
+
+    public static GuestSuspendDiskArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-suspend-ram, which takes no arguments.</summary>
+public sealed record GuestSuspendRamArguments : ICommandArguments<GuestSuspendRamArguments>
+{
+    public static string Command => "guest-suspend-ram";
+
+    public static readonly GuestSuspendRamArguments Instance = new();
+
+    private GuestSuspendRamArguments() { }
+
+    public static GuestSuspendRamArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-suspend-hybrid, which takes no arguments.</summary>
+public sealed record GuestSuspendHybridArguments : ICommandArguments<GuestSuspendHybridArguments>
+{
+    public static string Command => "guest-suspend-hybrid";
+
+    public static readonly GuestSuspendHybridArguments Instance = new();
+
+    private GuestSuspendHybridArguments() { }
+
+    public static GuestSuspendHybridArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-network-get-interfaces, which takes no arguments.</summary>
+public sealed record GuestNetworkGetInterfacesArguments : ICommandArguments<GuestNetworkGetInterfacesArguments>
+{
+    public static string Command => "guest-network-get-interfaces";
+
+    public static readonly GuestNetworkGetInterfacesArguments Instance = new();
+
+    private GuestNetworkGetInterfacesArguments() { }
+
+    public static GuestNetworkGetInterfacesArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-vcpus, which takes no arguments.</summary>
+public sealed record GuestGetVcpusArguments : ICommandArguments<GuestGetVcpusArguments>
+{
+    public static string Command => "guest-get-vcpus";
+
+    public static readonly GuestGetVcpusArguments Instance = new();
+
+    private GuestGetVcpusArguments() { }
+
+    public static GuestGetVcpusArguments Bind(JsonObject arguments) => Instance;
+}
+
 /// <summary>The arguments of guest-set-vcpus.</summary>
 public sealed record GuestSetVcpusArguments(IReadOnlyList<GuestLogicalProcessor> Vcpus) : ICommandArguments<GuestSetVcpusArguments>
 {
@@ -138,6 +258,30 @@ public sealed record GuestSetVcpusArguments(IReadOnlyList<GuestLogicalProcessor>
 
     public static GuestSetVcpusArguments Bind(JsonObject arguments) => new(
         arguments.OptArray("vcpus")?.Select(v => GuestLogicalProcessor.Bind((JsonObject)v)).ToArray() ?? throw Arguments.Missing("vcpus"));
+}
+
+/// <summary>guest-get-disks, which takes no arguments.</summary>
+public sealed record GuestGetDisksArguments : ICommandArguments<GuestGetDisksArguments>
+{
+    public static string Command => "guest-get-disks";
+
+    public static readonly GuestGetDisksArguments Instance = new();
+
+    private GuestGetDisksArguments() { }
+
+    public static GuestGetDisksArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-fsinfo, which takes no arguments.</summary>
+public sealed record GuestGetFsinfoArguments : ICommandArguments<GuestGetFsinfoArguments>
+{
+    public static string Command => "guest-get-fsinfo";
+
+    public static readonly GuestGetFsinfoArguments Instance = new();
+
+    private GuestGetFsinfoArguments() { }
+
+    public static GuestGetFsinfoArguments Bind(JsonObject arguments) => Instance;
 }
 
 /// <summary>The arguments of guest-set-user-password.</summary>
@@ -151,6 +295,18 @@ public sealed record GuestSetUserPasswordArguments(string Username, string Passw
         arguments.OptBool("crypted") ?? throw Arguments.Missing("crypted"));
 }
 
+/// <summary>guest-get-memory-blocks, which takes no arguments.</summary>
+public sealed record GuestGetMemoryBlocksArguments : ICommandArguments<GuestGetMemoryBlocksArguments>
+{
+    public static string Command => "guest-get-memory-blocks";
+
+    public static readonly GuestGetMemoryBlocksArguments Instance = new();
+
+    private GuestGetMemoryBlocksArguments() { }
+
+    public static GuestGetMemoryBlocksArguments Bind(JsonObject arguments) => Instance;
+}
+
 /// <summary>The arguments of guest-set-memory-blocks.</summary>
 public sealed record GuestSetMemoryBlocksArguments(IReadOnlyList<GuestMemoryBlock> MemBlks) : ICommandArguments<GuestSetMemoryBlocksArguments>
 {
@@ -158,6 +314,18 @@ public sealed record GuestSetMemoryBlocksArguments(IReadOnlyList<GuestMemoryBloc
 
     public static GuestSetMemoryBlocksArguments Bind(JsonObject arguments) => new(
         arguments.OptArray("mem-blks")?.Select(v => GuestMemoryBlock.Bind((JsonObject)v)).ToArray() ?? throw Arguments.Missing("mem-blks"));
+}
+
+/// <summary>guest-get-memory-block-info, which takes no arguments.</summary>
+public sealed record GuestGetMemoryBlockInfoArguments : ICommandArguments<GuestGetMemoryBlockInfoArguments>
+{
+    public static string Command => "guest-get-memory-block-info";
+
+    public static readonly GuestGetMemoryBlockInfoArguments Instance = new();
+
+    private GuestGetMemoryBlockInfoArguments() { }
+
+    public static GuestGetMemoryBlockInfoArguments Bind(JsonObject arguments) => Instance;
 }
 
 /// <summary>The arguments of guest-exec-status.</summary>
@@ -183,6 +351,54 @@ public sealed record GuestExecArguments(string Path, IReadOnlyList<string>? Arg,
         arguments.OptNumber("__org.actoragent_timeout"),
         arguments.OptString("__org.actoragent_working-directory"),
         arguments.OptBool("__org.actoragent_keep-result"));
+}
+
+/// <summary>guest-get-host-name, which takes no arguments.</summary>
+public sealed record GuestGetHostNameArguments : ICommandArguments<GuestGetHostNameArguments>
+{
+    public static string Command => "guest-get-host-name";
+
+    public static readonly GuestGetHostNameArguments Instance = new();
+
+    private GuestGetHostNameArguments() { }
+
+    public static GuestGetHostNameArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-users, which takes no arguments.</summary>
+public sealed record GuestGetUsersArguments : ICommandArguments<GuestGetUsersArguments>
+{
+    public static string Command => "guest-get-users";
+
+    public static readonly GuestGetUsersArguments Instance = new();
+
+    private GuestGetUsersArguments() { }
+
+    public static GuestGetUsersArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-timezone, which takes no arguments.</summary>
+public sealed record GuestGetTimezoneArguments : ICommandArguments<GuestGetTimezoneArguments>
+{
+    public static string Command => "guest-get-timezone";
+
+    public static readonly GuestGetTimezoneArguments Instance = new();
+
+    private GuestGetTimezoneArguments() { }
+
+    public static GuestGetTimezoneArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-osinfo, which takes no arguments.</summary>
+public sealed record GuestGetOsinfoArguments : ICommandArguments<GuestGetOsinfoArguments>
+{
+    public static string Command => "guest-get-osinfo";
+
+    public static readonly GuestGetOsinfoArguments Instance = new();
+
+    private GuestGetOsinfoArguments() { }
+
+    public static GuestGetOsinfoArguments Bind(JsonObject arguments) => Instance;
 }
 
 /// <summary>The arguments of guest-ssh-get-authorized-keys.</summary>
@@ -213,6 +429,66 @@ public sealed record GuestSshRemoveAuthorizedKeysArguments(string Username, IRea
     public static GuestSshRemoveAuthorizedKeysArguments Bind(JsonObject arguments) => new(
         arguments.String("username"),
         arguments.OptStrings("keys") ?? throw Arguments.Missing("keys"));
+}
+
+/// <summary>guest-get-diskstats, which takes no arguments.</summary>
+public sealed record GuestGetDiskstatsArguments : ICommandArguments<GuestGetDiskstatsArguments>
+{
+    public static string Command => "guest-get-diskstats";
+
+    public static readonly GuestGetDiskstatsArguments Instance = new();
+
+    private GuestGetDiskstatsArguments() { }
+
+    public static GuestGetDiskstatsArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-cpustats, which takes no arguments.</summary>
+public sealed record GuestGetCpustatsArguments : ICommandArguments<GuestGetCpustatsArguments>
+{
+    public static string Command => "guest-get-cpustats";
+
+    public static readonly GuestGetCpustatsArguments Instance = new();
+
+    private GuestGetCpustatsArguments() { }
+
+    public static GuestGetCpustatsArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-get-load, which takes no arguments.</summary>
+public sealed record GuestGetLoadArguments : ICommandArguments<GuestGetLoadArguments>
+{
+    public static string Command => "guest-get-load";
+
+    public static readonly GuestGetLoadArguments Instance = new();
+
+    private GuestGetLoadArguments() { }
+
+    public static GuestGetLoadArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>guest-network-get-route, which takes no arguments.</summary>
+public sealed record GuestNetworkGetRouteArguments : ICommandArguments<GuestNetworkGetRouteArguments>
+{
+    public static string Command => "guest-network-get-route";
+
+    public static readonly GuestNetworkGetRouteArguments Instance = new();
+
+    private GuestNetworkGetRouteArguments() { }
+
+    public static GuestNetworkGetRouteArguments Bind(JsonObject arguments) => Instance;
+}
+
+/// <summary>__org.actoragent_get-power-capabilities, which takes no arguments.</summary>
+public sealed record GetPowerCapabilitiesArguments : ICommandArguments<GetPowerCapabilitiesArguments>
+{
+    public static string Command => "__org.actoragent_get-power-capabilities";
+
+    public static readonly GetPowerCapabilitiesArguments Instance = new();
+
+    private GetPowerCapabilitiesArguments() { }
+
+    public static GetPowerCapabilitiesArguments Bind(JsonObject arguments) => Instance;
 }
 
 /// <summary>The arguments of __org.actoragent_guest-exec-kill.</summary>

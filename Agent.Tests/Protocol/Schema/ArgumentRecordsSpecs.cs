@@ -26,14 +26,21 @@ public class ArgumentRecordsSpecs
     }
 
     [Fact]
-    public void Generation_is_stable_and_covers_every_command_with_arguments()
+    public void Generation_is_stable_and_covers_every_command()
     {
         var commands = QgaSchema.Standard.With(ExtensionSchema.Commands).Commands;
         var text = ArgumentRecords.Generate(commands);
         Assert.Equal(text, ArgumentRecords.Generate(commands));
-        foreach (var c in commands.Where(c => c.Arguments.Count > 0))
+        foreach (var c in commands)
             Assert.Contains($"public static string Command => \"{c.Name}\";", text);
-        Assert.DoesNotContain("record GuestPingArguments", text);
+    }
+
+    [Fact]
+    public void A_command_without_arguments_binds_to_its_singleton()
+    {
+        Assert.Same(GuestPingArguments.Instance, GuestPingArguments.Bind(JsonObject.Empty));
+        Assert.Equal("guest-ping", Command<GuestPingArguments>());
+        Assert.Equal("__org.actoragent_get-power-capabilities", Command<GetPowerCapabilitiesArguments>());
     }
 
     [Fact]
