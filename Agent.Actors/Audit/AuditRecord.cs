@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 
 namespace Agent.Actors.Audit;
 
@@ -14,26 +15,92 @@ namespace Agent.Actors.Audit;
 /// </summary>
 public static class AuditRecord
 {
-    private const string ExecKill = "__org.actoragent_guest-exec-kill";
+    /// <summary>What the record says of one audited command: the arguments it acted on, then what its result adds.</summary>
+    private sealed record Entry(Action<Builder, JsonObject> Describe, Action<Builder, JsonValue?> DescribeResult);
 
-    private static readonly HashSet<string> Audited = new(StringComparer.Ordinal)
+    /// <summary>The audited commands, each keyed by its arguments record; read-only commands are absent.</summary>
+    private static readonly Dictionary<string, Entry> Audited = new(StringComparer.Ordinal);
+
+    static AuditRecord()
     {
-        "guest-exec", ExecKill, "guest-file-open", "guest-file-write", "guest-file-close",
-        "guest-shutdown", "guest-suspend-disk", "guest-suspend-ram", "guest-suspend-hybrid",
-        "guest-set-time", "guest-set-vcpus", "guest-set-memory-blocks", "guest-set-user-password",
-        "guest-ssh-add-authorized-keys", "guest-ssh-remove-authorized-keys",
-        "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw", "guest-fstrim",
-    };
+        Audit<GuestExecArguments>(DescribeExec, (r, v) =>
+        {
+            if (v is JsonObject o && o["pid"] is { } pid) r.Add("pid", Number(pid));
+        });
+        Audit<GuestExecKillArguments>((r, a) =>
+        {
+            r.Add("pid", Number(a.Pid));
+            r.Add("signal", a.Signal is { } signal ? Number(signal) : "9");
+        });
+        Audit<GuestFileOpenArguments>((r, a) =>
+        {
+            r.Add("path", a.Path);
+            r.Add("mode", a.Mode ?? "r");
+        }, (r, v) =>
+        {
+            if (v is JsonInt handle) r.Add("handle", Number(handle));
+        });
+        Audit<GuestFileWriteArguments>((r, a) => r.Add("handle", Number(a.Handle)), (r, v) =>
+        {
+            if (v is JsonObject o && o["count"] is { } count) r.Add("count", Number(count));
+        });
+        Audit<GuestFileCloseArguments>((r, a) => r.Add("handle", Number(a.Handle)));
+        Audit<GuestShutdownArguments>((r, a) => r.Add("mode", a.Mode ?? "powerdown"));
+        Audit<GuestSuspendDiskArguments>();
+        Audit<GuestSuspendRamArguments>();
+        Audit<GuestSuspendHybridArguments>();
+        // Without a time qemu-ga copies the hardware clock into the system clock.
+        Audit<GuestSetTimeArguments>((r, a) => r.Add("time", a.Time is { } time ? Number(time) : "rtc"));
+        Audit<GuestSetVcpusArguments>((r, a) => AddOnlineLists(r, a.Vcpus.Select(v => (Number(v.LogicalId), v.Online))),
+            (r, v) => AddCount(r, "processed", v));
+        Audit<GuestSetMemoryBlocksArguments>((r, a) => AddOnlineLists(r, a.MemBlks.Select(b => (Number(b.PhysIndex), b.Online))),
+            (r, v) =>
+            {
+                if (v is not JsonArray responses) return;
+                var failed = responses.Items.OfType<JsonObject>()
+                    .Where(o => o["response"] is not JsonString { Value: "success" })
+                    .Select(o => Number(o["phys-index"])).ToArray();
+                if (failed.Length > 0) r.Add("failed", string.Join(',', failed));
+            });
+        Audit<GuestSetUserPasswordArguments>((r, a) =>
+        {
+            r.Add("user", a.Username);
+            r.Add("crypted", a.Crypted ? "true" : "false");
+        });
+        Audit<GuestSshAddAuthorizedKeysArguments>((r, a) => DescribeKeys(r, a.Username, a.Keys, a.Reset == true));
+        Audit<GuestSshRemoveAuthorizedKeysArguments>((r, a) => DescribeKeys(r, a.Username, a.Keys, false));
+        Audit<GuestFsfreezeFreezeArguments>((r, a) => AddAutoThaw(r, a.AutoThaw), (r, v) => AddCount(r, "frozen", v));
+        Audit<GuestFsfreezeFreezeListArguments>((r, a) =>
+        {
+            r.Add("mountpoints", a.Mountpoints is { } mounts ? string.Join(',', mounts) : "all");
+            AddAutoThaw(r, a.AutoThaw);
+        }, (r, v) => AddCount(r, "frozen", v));
+        Audit<GuestFsfreezeThawArguments>(result: (r, v) => AddCount(r, "thawed", v));
+        Audit<GuestFstrimArguments>((r, a) =>
+        {
+            if (a.Minimum is { } minimum) r.Add("minimum", Number(minimum));
+        }, DescribeTrim);
+    }
+
+    private static void Audit<TArgs>(Action<Builder, TArgs>? describe = null, Action<Builder, JsonValue?>? result = null)
+        where TArgs : ICommandArguments<TArgs> =>
+        Audited.Add(TArgs.Command, new Entry(
+            (r, arguments) => describe?.Invoke(r, TArgs.Bind(arguments)),
+            result ?? ((_, _) => { })));
 
     /// <summary>Whether <paramref name="command"/> leaves a record; read-only commands do not.</summary>
-    public static bool Covers(string command) => Audited.Contains(command);
+    public static bool Covers(string command) => Audited.ContainsKey(command);
 
-    /// <summary>The record for one finished command: <paramref name="error"/> when it failed, else its <paramref name="value"/>.</summary>
+    /// <summary>
+    /// The record for one finished command whose <paramref name="arguments"/> passed its schema:
+    /// <paramref name="error"/> when it failed, else its <paramref name="value"/>.
+    /// </summary>
     public static string Format(string command, JsonObject arguments, JsonValue? value, QmpError? error)
     {
+        var entry = Audited[command];
         var record = new Builder();
         record.Add("command", command);
-        Describe(record, command, arguments);
+        entry.Describe(record, arguments);
         if (error is not null)
         {
             record.Add("result", "error");
@@ -42,7 +109,7 @@ public static class AuditRecord
         else
         {
             record.Add("result", "ok");
-            DescribeResult(record, command, value);
+            entry.DescribeResult(record, value);
         }
         return record.ToString();
     }
@@ -56,113 +123,56 @@ public static class AuditRecord
         return record.ToString();
     }
 
-    private static void Describe(Builder record, string command, JsonObject args)
+    private static void DescribeExec(Builder record, GuestExecArguments a)
     {
-        switch (command)
-        {
-            case "guest-exec":
-                var argv = new[] { Str(args, "path") ?? "" }.Concat(Strs(args, "arg") ?? []);
-                record.Add("argv", string.Join(' ', argv.Select(ShellWord)));
-                if (Strs(args, "env") is { } env)
-                    record.Add("env", string.Join(',', env.Select(e => e.Split('=', 2)[0])));
-                if (args["input-data"] is not null) record.Add("input", "yes");
-                if (Str(args, "__org.actoragent_working-directory") is { } cwd) record.Add("cwd", cwd);
-                if (args["__org.actoragent_timeout"] is { } timeout) record.Add("timeout", Number(timeout));
-                break;
-            case ExecKill:
-                record.Add("pid", Number(args["pid"]));
-                record.Add("signal", args["signal"] is { } signal ? Number(signal) : "9");
-                break;
-            case "guest-file-open":
-                record.Add("path", Str(args, "path") ?? "");
-                record.Add("mode", Str(args, "mode") ?? "r");
-                break;
-            case "guest-file-write" or "guest-file-close":
-                record.Add("handle", Number(args["handle"]));
-                break;
-            case "guest-shutdown":
-                record.Add("mode", Str(args, "mode") ?? "powerdown");
-                break;
-            case "guest-set-time":
-                // Without a time qemu-ga copies the hardware clock into the system clock.
-                record.Add("time", args["time"] is { } time ? Number(time) : "rtc");
-                break;
-            case "guest-set-vcpus":
-                AddOnlineLists(record, args, "vcpus", "logical-id");
-                break;
-            case "guest-set-memory-blocks":
-                AddOnlineLists(record, args, "mem-blks", "phys-index");
-                break;
-            case "guest-set-user-password":
-                record.Add("user", Str(args, "username") ?? "");
-                record.Add("crypted", args["crypted"] is JsonBool { Value: true } ? "true" : "false");
-                break;
-            case "guest-ssh-add-authorized-keys" or "guest-ssh-remove-authorized-keys":
-                record.Add("user", Str(args, "username") ?? "");
-                record.Add("keys", string.Join(',', (Strs(args, "keys") ?? []).Select(SshKeyFingerprint.Of)));
-                if (args["reset"] is JsonBool { Value: true }) record.Add("reset", "true");
-                break;
-            case "guest-fsfreeze-freeze-list":
-                record.Add("mountpoints", Strs(args, "mountpoints") is { } mounts ? string.Join(',', mounts) : "all");
-                break;
-            case "guest-fstrim":
-                if (args["minimum"] is { } minimum) record.Add("minimum", Number(minimum));
-                break;
-        }
-        if (command.StartsWith("guest-fsfreeze-freeze", StringComparison.Ordinal) &&
-            args["__org.actoragent_auto-thaw"] is { } autoThaw)
-            record.Add("auto-thaw", Number(autoThaw));
+        record.Add("argv", string.Join(' ', new[] { a.Path }.Concat(a.Arg ?? []).Select(ShellWord)));
+        if (a.Env is { } env) record.Add("env", string.Join(',', env.Select(e => e.Split('=', 2)[0])));
+        if (a.InputData is not null) record.Add("input", "yes");
+        if (a.WorkingDirectory is { } cwd) record.Add("cwd", cwd);
+        if (a.Timeout is { } timeout) record.Add("timeout", Number(timeout));
     }
 
-    private static void DescribeResult(Builder record, string command, JsonValue? value)
+    private static void DescribeKeys(Builder record, string user, IReadOnlyList<string> keys, bool reset)
     {
-        switch (command)
-        {
-            case "guest-exec" when value is JsonObject o && o["pid"] is { } pid:
-                record.Add("pid", Number(pid));
-                break;
-            case "guest-file-open" when value is JsonInt handle:
-                record.Add("handle", Number(handle));
-                break;
-            case "guest-file-write" when value is JsonObject o && o["count"] is { } count:
-                record.Add("count", Number(count));
-                break;
-            case "guest-fsfreeze-freeze" or "guest-fsfreeze-freeze-list" when value is JsonInt n:
-                record.Add("frozen", Number(n));
-                break;
-            case "guest-fsfreeze-thaw" when value is JsonInt n:
-                record.Add("thawed", Number(n));
-                break;
-            case "guest-set-vcpus" when value is JsonInt n:
-                record.Add("processed", Number(n));
-                break;
-            case "guest-set-memory-blocks" when value is JsonArray responses:
-                var failed = responses.Items.OfType<JsonObject>()
-                    .Where(r => r["response"] is not JsonString { Value: "success" })
-                    .Select(r => Number(r["phys-index"])).ToArray();
-                if (failed.Length > 0) record.Add("failed", string.Join(',', failed));
-                break;
-            case "guest-fstrim" when value is JsonObject o && o["paths"] is JsonArray paths:
-                var trimmed = paths.Items.OfType<JsonObject>().ToArray();
-                record.Add("trimmed", string.Join(',', trimmed.Where(p => p["error"] is null).Select(p => Str(p, "path"))));
-                var failedPaths = trimmed.Where(p => p["error"] is not null).Select(p => Str(p, "path")).ToArray();
-                if (failedPaths.Length > 0) record.Add("failed", string.Join(',', failedPaths));
-                break;
-        }
+        record.Add("user", user);
+        record.Add("keys", string.Join(',', keys.Select(SshKeyFingerprint.Of)));
+        if (reset) record.Add("reset", "true");
+    }
+
+    private static void AddAutoThaw(Builder record, long? autoThaw)
+    {
+        if (autoThaw is { } seconds) record.Add("auto-thaw", Number(seconds));
+    }
+
+    private static void AddCount(Builder record, string key, JsonValue? value)
+    {
+        if (value is JsonInt n) record.Add(key, Number(n));
+    }
+
+    private static void DescribeTrim(Builder record, JsonValue? value)
+    {
+        if (value is not JsonObject o || o["paths"] is not JsonArray paths) return;
+        var trimmed = paths.Items.OfType<JsonObject>().ToArray();
+        record.Add("trimmed", string.Join(',', trimmed.Where(p => p["error"] is null).Select(p => Str(p, "path"))));
+        var failedPaths = trimmed.Where(p => p["error"] is not null).Select(p => Str(p, "path")).ToArray();
+        if (failedPaths.Length > 0) record.Add("failed", string.Join(',', failedPaths));
     }
 
     /// <summary>"online=0,1 offline=2": which items the command asked to bring online and which offline.</summary>
-    private static void AddOnlineLists(Builder record, JsonObject args, string list, string id)
+    private static void AddOnlineLists(Builder record, IEnumerable<(string Id, bool Online)> items)
     {
-        var items = (args[list] as JsonArray)?.Items.OfType<JsonObject>().ToArray() ?? [];
-        record.Add("online", string.Join(',', items.Where(i => i["online"] is JsonBool { Value: true }).Select(i => Number(i[id]))));
-        record.Add("offline", string.Join(',', items.Where(i => i["online"] is JsonBool { Value: false }).Select(i => Number(i[id]))));
+        var list = items.ToArray();
+        record.Add("online", string.Join(',', list.Where(i => i.Online).Select(i => i.Id)));
+        record.Add("offline", string.Join(',', list.Where(i => !i.Online).Select(i => i.Id)));
     }
 
     private static string? Str(JsonObject o, string key) => o[key] is JsonString s ? s.Value : null;
 
-    private static IEnumerable<string>? Strs(JsonObject o, string key) =>
-        o[key] is JsonArray a ? a.Items.Select(i => i is JsonString s ? s.Value : "") : null;
+    private static string Number(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Number(ulong n) => n.ToString(CultureInfo.InvariantCulture);
+
+    private static string Number(double d) => d.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Number(JsonValue? v) => v switch
     {

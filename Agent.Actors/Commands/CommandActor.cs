@@ -5,8 +5,8 @@ using Akka.Actor;
 namespace Agent.Actors.Commands;
 
 /// <summary>
-/// The base of every command family: handlers registered per command, by its typed arguments record
-/// (<see cref="ICommandArguments{TSelf}"/>) or, for a command without arguments, by name. It answers an
+/// The base of every command family: handlers registered per command by its typed arguments record
+/// (<see cref="ICommandArguments{TSelf}"/>, generated from the schema), never by name. It answers an
 /// unregistered command with qemu's not-found error and turns a handler's failure into the command's
 /// error, so no family writes either. Two kinds of handler:
 /// <list type="bullet">
@@ -45,8 +45,6 @@ public abstract class CommandActor : UntypedActor
     /// <summary>Answers at once; the late result, if any, is dropped by the dispatcher.</summary>
     protected virtual void OnAbandon(Abandon abandon) => Sender.Tell(new CommandFailed(abandon.Seq, abandon.Error));
 
-    protected void Handle(string command, Func<JsonValue> handler) => Immediate(command, _ => handler());
-
     protected void Handle<TArgs>(Func<TArgs, JsonValue> handler) where TArgs : ICommandArguments<TArgs> =>
         Immediate(TArgs.Command, cmd => handler(TArgs.Bind(cmd.Arguments)));
 
@@ -54,14 +52,10 @@ public abstract class CommandActor : UntypedActor
     protected void HandleBounded<TArgs>(Func<TArgs, long, JsonValue> handler) where TArgs : ICommandArguments<TArgs> =>
         Immediate(TArgs.Command, cmd => handler(TArgs.Bind(cmd.Arguments), cmd.ReturnBudget));
 
-    protected void HandleAsync(string command, Func<Task<JsonValue>> handler) => Async(command, _ => handler());
-
     protected void HandleAsync<TArgs>(Func<TArgs, Task<JsonValue>> handler) where TArgs : ICommandArguments<TArgs> =>
         Async(TArgs.Command, cmd => handler(TArgs.Bind(cmd.Arguments)));
 
     /// <summary>A handler that answers <see cref="ActorBase.Sender"/> itself, now or later, with the Seq of its request.</summary>
-    protected void HandleLater(string command, Action<Execute> handler) => Later(command, handler);
-
     protected void HandleLater<TArgs>(Action<Execute, TArgs> handler) where TArgs : ICommandArguments<TArgs> =>
         Later(TArgs.Command, cmd => handler(cmd, TArgs.Bind(cmd.Arguments)));
 
@@ -88,6 +82,9 @@ public abstract class CommandActor : UntypedActor
         try { handler(cmd); }
         catch (CommandException ex) { Sender.Tell(CommandFailed.Generic(cmd.Seq, ex.Message)); }
     };
+
+    /// <summary>The commands this family has handlers for (a spec checks them against its <see cref="CommandFamily"/>).</summary>
+    internal IReadOnlyCollection<string> HandledCommands => _handlers.Keys;
 
     private void OnExecute(Execute cmd)
     {

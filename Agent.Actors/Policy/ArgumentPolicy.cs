@@ -1,7 +1,8 @@
-using Agent.Actors.Commands.Exec;
+using Agent.Actors.Processes;
 using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 
 namespace Agent.Actors.Policy;
 
@@ -18,7 +19,10 @@ public sealed class ArgumentPolicy
     private const string AnyName = "*";
 
     private readonly PolicySettings _settings;
-    private readonly bool _anyExecutable, _anyEnvironment, _anyRead, _anyWrite, _anyPasswordUser, _anySshUser;
+    private readonly bool _anyExecutable, _anyEnvironment, _anyRead, _anyWrite;
+
+    /// <summary>The rules that restrict something, by command; each reads its command's typed arguments.</summary>
+    private readonly Dictionary<string, Func<JsonObject, string?>> _rules = new(StringComparer.Ordinal);
 
     public ArgumentPolicy(PolicySettings settings)
     {
@@ -27,29 +31,32 @@ public sealed class ArgumentPolicy
         _anyEnvironment = settings.Environment.Contains(AnyName);
         _anyRead = settings.ReadPrefixes.Contains("/");
         _anyWrite = settings.WritePrefixes.Contains("/");
-        _anyPasswordUser = settings.PasswordUsers.Contains(AnyName);
-        _anySshUser = settings.SshUsers.Contains(AnyName);
-    }
-
-    /// <summary>Null when <paramref name="command"/> may run with <paramref name="arguments"/>, else the refusal.</summary>
-    public QmpError? Check(string command, JsonObject arguments)
-    {
-        var refusal = command switch
+        if (!_anyExecutable || !_anyEnvironment) Rule<GuestExecArguments>(CheckExec);
+        if (!_anyRead || !_anyWrite) Rule<GuestFileOpenArguments>(CheckFileOpen);
+        if (!settings.PasswordUsers.Contains(AnyName))
+            Rule<GuestSetUserPasswordArguments>(a => CheckUser(a.Username, settings.PasswordUsers, PolicySettings.PasswordUsersKey));
+        if (!settings.SshUsers.Contains(AnyName))
         {
-            "guest-exec" => CheckExec(arguments),
-            "guest-file-open" => CheckFileOpen(arguments),
-            "guest-set-user-password" when !_anyPasswordUser =>
-                CheckUser(arguments, _settings.PasswordUsers, PolicySettings.PasswordUsersKey),
-            "guest-ssh-add-authorized-keys" or "guest-ssh-remove-authorized-keys" when !_anySshUser =>
-                CheckUser(arguments, _settings.SshUsers, PolicySettings.SshUsersKey),
-            _ => null,
-        };
-        return refusal is null ? null : QmpError.Generic($"{command}: {refusal}");
+            Rule<GuestSshAddAuthorizedKeysArguments>(a => CheckUser(a.Username, settings.SshUsers, PolicySettings.SshUsersKey));
+            Rule<GuestSshRemoveAuthorizedKeysArguments>(a => CheckUser(a.Username, settings.SshUsers, PolicySettings.SshUsersKey));
+        }
     }
 
-    private string? CheckExec(JsonObject args)
+    private void Rule<TArgs>(Func<TArgs, string?> check) where TArgs : ICommandArguments<TArgs> =>
+        _rules[TArgs.Command] = arguments => check(TArgs.Bind(arguments));
+
+    /// <summary>
+    /// Null when <paramref name="command"/> may run with <paramref name="arguments"/> (already checked
+    /// against its schema), else the refusal.
+    /// </summary>
+    public QmpError? Check(string command, JsonObject arguments) =>
+        _rules.TryGetValue(command, out var rule) && rule(arguments) is { } refusal
+            ? QmpError.Generic($"{command}: {refusal}")
+            : null;
+
+    private string? CheckExec(GuestExecArguments args)
     {
-        var environment = Strings(args, "env");
+        var environment = args.Env;
         if (!_anyEnvironment && environment is not null)
             foreach (var entry in environment)
             {
@@ -59,7 +66,7 @@ public sealed class ArgumentPolicy
             }
         if (_anyExecutable) return null;
 
-        var path = args["path"] is JsonString p ? p.Value : "";
+        var path = args.Path;
         if (path.Contains('\0'))
             return $"'{Printable(path)}' contains a NUL character, which {PolicySettings.ExecutablesKey} cannot allow";
         string program;
@@ -73,7 +80,7 @@ public sealed class ArgumentPolicy
         }
         else
         {
-            var baseDirectory = args["__org.actoragent_working-directory"] is JsonString cwd ? cwd.Value : Environment.CurrentDirectory;
+            var baseDirectory = args.WorkingDirectory ?? Environment.CurrentDirectory;
             program = Path.GetFullPath(path, Path.GetFullPath(baseDirectory));
         }
         return _settings.Executables.Any(pattern => Glob.Matches(pattern, program))
@@ -81,16 +88,16 @@ public sealed class ArgumentPolicy
             : $"'{Printable(program)}' is not allowed by {PolicySettings.ExecutablesKey}";
     }
 
-    private string? CheckFileOpen(JsonObject args)
+    private string? CheckFileOpen(GuestFileOpenArguments args)
     {
-        var mode = args["mode"] is JsonString m ? m.Value : "r";
+        var mode = args.Mode ?? "r";
         // fopen's modes: r reads, w and a write, '+' does both; an invalid mode counts as both.
         var valid = mode.Length > 0 && mode[0] is 'r' or 'w' or 'a';
         var reads = !valid || mode[0] == 'r' || mode.Contains('+');
         var writes = !valid || mode[0] != 'r' || mode.Contains('+');
         if ((!reads || _anyRead) && (!writes || _anyWrite)) return null;
 
-        var path = args["path"] is JsonString p ? p.Value : "";
+        var path = args.Path;
         if (path.Contains('\0'))
             return $"'{Printable(path)}' contains a NUL character, which {(reads && !_anyRead ? PolicySettings.ReadKey : PolicySettings.WriteKey)} cannot allow";
         string resolved;
@@ -122,14 +129,8 @@ public sealed class ArgumentPolicy
     private static string Describe(string path, string resolved) =>
         path == resolved ? $"'{Printable(path)}'" : $"'{Printable(path)}' (resolved to '{Printable(resolved)}')";
 
-    private static string? CheckUser(JsonObject args, IReadOnlyList<string> allowed, string key)
-    {
-        var user = args["username"] is JsonString u ? u.Value : "";
-        return allowed.Any(p => Glob.Matches(p, user)) ? null : $"user '{Printable(user)}' is not allowed by {key}";
-    }
-
-    private static IReadOnlyList<string>? Strings(JsonObject args, string key) =>
-        args[key] is JsonArray a ? a.Items.Select(i => i is JsonString s ? s.Value : "").ToArray() : null;
+    private static string? CheckUser(string user, IReadOnlyList<string> allowed, string key) =>
+        allowed.Any(p => Glob.Matches(p, user)) ? null : $"user '{Printable(user)}' is not allowed by {key}";
 
     /// <summary>Error texts go to the host and the log: control characters are shown, not sent.</summary>
     private static string Printable(string text) =>

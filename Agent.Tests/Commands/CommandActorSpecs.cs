@@ -18,7 +18,7 @@ public sealed class CommandActorSpecs(ITestOutputHelper output) : FamilySpec(out
         public SampleFamily()
         {
             Handle<GuestSyncArguments>(a => new JsonInt(a.Id * 2));
-            Handle("guest-ping", () => throw new IOException("disk on fire"));
+            Handle<GuestPingArguments>(_ => throw new IOException("disk on fire"));
             HandleAsync<GuestSshGetAuthorizedKeysArguments>(a => Task.FromResult<JsonValue>(new JsonString(a.Username)));
             HandleBounded<GuestFileReadArguments>((a, budget) => new JsonInt(Math.Min(a.Count ?? 0, budget)));
             HandleLater<GuestSetTimeArguments>((e, a) =>

@@ -22,8 +22,11 @@ public sealed class ArgumentPolicySpecs : IDisposable
     private static string? Open(ArgumentPolicy policy, string path, string? mode = null) =>
         policy.Check("guest-file-open", JsonObject.Of(("path", new JsonString(path)), ("mode", mode is null ? null : new JsonString(mode))))?.Desc;
 
+    /// <summary>The policy reads arguments that passed the schema, so each command gets all it requires.</summary>
     private static string? User(ArgumentPolicy policy, string command, string user) =>
-        policy.Check(command, JsonObject.Of(("username", new JsonString(user))))?.Desc;
+        policy.Check(command, command == "guest-set-user-password"
+            ? JsonObject.Of(("username", new JsonString(user)), ("password", new JsonString("")), ("crypted", JsonBool.False))
+            : JsonObject.Of(("username", new JsonString(user)), ("keys", Strings())))?.Desc;
 
     private string Tree(string relative)
     {

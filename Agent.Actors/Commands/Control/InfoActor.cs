@@ -9,7 +9,7 @@ public sealed class InfoActor : CommandActor
     /// <summary>The version guest-info and -V report: the QEMU version whose semantics we follow (HEAD).</summary>
     public const string Version = "10.2.50";
 
-    public static readonly CommandFamily Family = new("info", ["guest-sync-delimited", "guest-sync", "guest-ping", "guest-info"], ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSyncDelimitedArguments, GuestSyncArguments, GuestPingArguments, GuestInfoArguments>("info", ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
 
     private readonly IReadOnlyList<CommandSchema> _registered;
     private readonly CommandPolicy _policy;
@@ -23,8 +23,8 @@ public sealed class InfoActor : CommandActor
         _freeze = ctx.Freeze;
         Handle<GuestSyncArguments>(a => new JsonInt(a.Id));
         Handle<GuestSyncDelimitedArguments>(a => new JsonInt(a.Id));
-        Handle("guest-ping", () => JsonObject.Empty);
-        Handle("guest-info", () => Info());
+        Handle<GuestPingArguments>(_ => JsonObject.Empty);
+        Handle<GuestInfoArguments>(_ => Info());
     }
 
     private JsonValue Info()

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.CpuMemory;
@@ -13,7 +14,7 @@ namespace Agent.Actors.Commands.CpuMemory;
 /// </summary>
 public sealed partial class HardwareActor(AgentSettings settings) : CommandActor
 {
-    public static readonly CommandFamily Family = new("hardware", ["guest-get-vcpus", "guest-get-memory-blocks", "guest-get-memory-block-info"], ctx => Props(ctx.Settings));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetVcpusArguments, GuestGetMemoryBlocksArguments, GuestGetMemoryBlockInfoArguments>("hardware", ctx => Props(ctx.Settings));
 
     public static Props Props(AgentSettings settings) =>
         Akka.Actor.Props.Create(() => new HardwareActor(settings));
@@ -21,9 +22,9 @@ public sealed partial class HardwareActor(AgentSettings settings) : CommandActor
 
     protected override void PreStart()
     {
-        Handle("guest-get-vcpus", () => Vcpus());
-        Handle("guest-get-memory-blocks", () => MemoryBlocks());
-        Handle("guest-get-memory-block-info", () => MemoryBlockInfo());
+        Handle<GuestGetVcpusArguments>(_ => Vcpus());
+        Handle<GuestGetMemoryBlocksArguments>(_ => MemoryBlocks());
+        Handle<GuestGetMemoryBlockInfoArguments>(_ => MemoryBlockInfo());
     }
 
     private string CpuDir => GuestFiles.Under(settings.Paths.Sysfs, "/devices/system/cpu");

@@ -12,7 +12,7 @@ namespace Agent.Actors.Commands.CpuMemory;
 /// </summary>
 public sealed class HotplugActor : CommandActor
 {
-    public static readonly CommandFamily Family = new("hotplug", ["guest-set-vcpus", "guest-set-memory-blocks"], ctx => Props(ctx.Settings.Paths));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSetVcpusArguments, GuestSetMemoryBlocksArguments>("hotplug", ctx => Props(ctx.Settings.Paths));
 
     public static Props Props(PathSettings paths) => Akka.Actor.Props.Create(() => new HotplugActor(paths));
 

@@ -27,16 +27,11 @@ public sealed class ExecActor : CommandActor, IWithTimers
     public const string WorkingDirectoryArgument = Downstream + "working-directory";
     public const string KeepResultArgument = Downstream + "keep-result";
     public const string TimedOutMember = Downstream + "timed-out";
-    public const string KillCommand = Downstream + "guest-exec-kill";
-    public const string AckCommand = Downstream + "guest-exec-ack";
-    public const string ReadOutputCommand = Downstream + "guest-exec-read-output";
     public const string OutRemainingMember = Downstream + "out-remaining";
     public const string ErrRemainingMember = Downstream + "err-remaining";
 
-    public static readonly CommandFamily Family = new(
-        "exec",
-        ["guest-exec", "guest-exec-status", KillCommand, AckCommand, ReadOutputCommand],
-        ctx => Props(ctx.Settings.Exec, ctx.Reaper));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestExecArguments, GuestExecStatusArguments,
+        GuestExecKillArguments, GuestExecAckArguments, GuestExecReadOutputArguments>("exec", ctx => Props(ctx.Settings.Exec, ctx.Reaper));
 
     public static Akka.Actor.Props Props(ExecSettings settings, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new ExecActor(settings, reaper));

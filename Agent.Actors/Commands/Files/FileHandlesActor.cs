@@ -28,10 +28,8 @@ public sealed class FileHandlesActor : CommandActor
     /// <summary>Keeps a read's base64 (x 4/3) under the 64 MiB JSON limit.</summary>
     public const long MaxReadCount = 48L * 1024 * 1024;
 
-    public static readonly CommandFamily Family = new(
-        "files",
-        ["guest-file-open", "guest-file-close", "guest-file-read", "guest-file-write", "guest-file-seek", "guest-file-flush"],
-        ctx => Props(ctx.Settings.StateDir, ctx.Settings.Files));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestFileOpenArguments, GuestFileCloseArguments,
+        GuestFileReadArguments, GuestFileWriteArguments, GuestFileSeekArguments, GuestFileFlushArguments>("files", ctx => Props(ctx.Settings.StateDir, ctx.Settings.Files));
 
     public static Akka.Actor.Props Props(string stateDir, FilesSettings settings) =>
         Akka.Actor.Props.Create(() => new FileHandlesActor(stateDir, settings));

@@ -38,7 +38,8 @@ public sealed record FreezeContext(
 /// </summary>
 public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
 {
-    public static readonly CommandFamily Family = new("fsfreeze", ["guest-fsfreeze-status", "guest-fsfreeze-freeze", "guest-fsfreeze-freeze-list", "guest-fsfreeze-thaw"], ctx => Props(FreezeContext.From(ctx))) { CreateAtStart = ctx => ctx.Freeze.Frozen };
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestFsfreezeStatusArguments, GuestFsfreezeFreezeArguments,
+        GuestFsfreezeFreezeListArguments, GuestFsfreezeThawArguments>("fsfreeze", ctx => Props(FreezeContext.From(ctx))) with { CreateAtStart = ctx => ctx.Freeze.Frozen };
 
     private sealed record FreezeWalked(int Count, string? Error);
 
@@ -60,7 +61,6 @@ public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
     private const long MaxAutoThawSeconds = 365L * 24 * 3600;
 
     private const string AutoThawTimer = "auto-thaw";
-    private const string StatusCommand = "guest-fsfreeze-status";
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly FreezeContext _ctx;
@@ -76,10 +76,10 @@ public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
     {
         _ctx = ctx;
         _frozen = ctx.State.Frozen;
-        Handle(StatusCommand, () => new JsonString(_frozen ? "frozen" : "thawed"));
+        Handle<GuestFsfreezeStatusArguments>(_ => new JsonString(_frozen ? "frozen" : "thawed"));
         HandleLater<GuestFsfreezeFreezeArguments>((e, a) => StartFreeze(e, a.AutoThaw, null));
         HandleLater<GuestFsfreezeFreezeListArguments>((e, a) => StartFreeze(e, a.AutoThaw, a.Mountpoints));
-        HandleLater("guest-fsfreeze-thaw", e =>
+        HandleLater<GuestFsfreezeThawArguments>((e, _) =>
         {
             Timers.Cancel(AutoThawTimer);
             StartThaw(new Job(e.Seq, Sender, TimeSpan.Zero));
@@ -131,7 +131,7 @@ public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
     {
         switch (message)
         {
-            case Execute { Command: StatusCommand }:
+            case Execute e when e.Command == GuestFsfreezeStatusArguments.Command:
                 OnReceive(message);
                 break;
             case Execute:

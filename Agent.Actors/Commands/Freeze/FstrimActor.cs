@@ -12,7 +12,7 @@ namespace Agent.Actors.Commands.Freeze;
 /// </summary>
 public sealed class FstrimActor : CommandActor
 {
-    public static readonly CommandFamily Family = new("fstrim", ["guest-fstrim"], ctx => Props(ctx.Settings.Paths.Procfs, LinuxFilesystemControl.Instance, LinuxFilesystemStats.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestFstrimArguments>("fstrim", ctx => Props(ctx.Settings.Paths.Procfs, LinuxFilesystemControl.Instance, LinuxFilesystemStats.Instance));
 
     public static Props Props(string procfs, IFilesystemControl filesystems, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FstrimActor(procfs, filesystems, stats));

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.Network;
@@ -10,7 +11,7 @@ namespace Agent.Actors.Commands.Network;
 /// <summary>guest-network-get-interfaces and guest-network-get-route.</summary>
 public sealed class NetworkActor(AgentSettings settings, INetworkInterfaces interfaces) : CommandActor
 {
-    public static readonly CommandFamily Family = new("network", ["guest-network-get-interfaces", "guest-network-get-route"], ctx => Props(ctx.Settings, LinuxNetworkInterfaces.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestNetworkGetInterfacesArguments, GuestNetworkGetRouteArguments>("network", ctx => Props(ctx.Settings, LinuxNetworkInterfaces.Instance));
 
     public static Props Props(AgentSettings settings, INetworkInterfaces interfaces) =>
         Akka.Actor.Props.Create(() => new NetworkActor(settings, interfaces));
@@ -20,8 +21,8 @@ public sealed class NetworkActor(AgentSettings settings, INetworkInterfaces inte
 
     protected override void PreStart()
     {
-        Handle("guest-network-get-interfaces", () => Interfaces());
-        Handle("guest-network-get-route", () => Routes());
+        Handle<GuestNetworkGetInterfacesArguments>(_ => Interfaces());
+        Handle<GuestNetworkGetRouteArguments>(_ => Routes());
     }
 
     private sealed class InterfaceEntry(string name, string? hardwareAddress)

@@ -12,7 +12,6 @@ namespace Agent.Actors.Commands.Power;
 /// </summary>
 public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper)
 {
-    public const string Command = "guest-shutdown";
     public const string InvalidMode = "mode is invalid (valid values are: halt|powerdown|reboot";
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));

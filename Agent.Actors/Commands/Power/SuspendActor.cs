@@ -11,26 +11,21 @@ namespace Agent.Actors.Commands.Power;
 /// </summary>
 public sealed class SuspendActor : CommandActor
 {
-    public static readonly IReadOnlyDictionary<string, SuspendMode> Commands = new Dictionary<string, SuspendMode>
-    {
-        ["guest-suspend-disk"] = SuspendMode.Disk,
-        ["guest-suspend-ram"] = SuspendMode.Ram,
-        ["guest-suspend-hybrid"] = SuspendMode.Hybrid,
-    };
-
     private readonly PowerContext _ctx;
     private long _attempts;
 
     public SuspendActor(PowerContext ctx)
     {
         _ctx = ctx;
-        HandleLater(ExtensionSchema.PowerCapabilities.Name,
-            e => Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}"));
-        foreach (var (command, mode) in Commands)
-            HandleLater(command, e =>
-                Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)),
-                    $"attempt-{++_attempts}"));
+        HandleLater<GetPowerCapabilitiesArguments>((e, _) =>
+            Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}"));
+        HandleLater<GuestSuspendDiskArguments>((e, _) => Attempt(e, SuspendMode.Disk));
+        HandleLater<GuestSuspendRamArguments>((e, _) => Attempt(e, SuspendMode.Ram));
+        HandleLater<GuestSuspendHybridArguments>((e, _) => Attempt(e, SuspendMode.Hybrid));
     }
+
+    private void Attempt(Execute e, SuspendMode mode) =>
+        Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)), $"attempt-{++_attempts}");
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new SuspendActor(ctx));
 

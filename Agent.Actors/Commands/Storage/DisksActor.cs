@@ -2,6 +2,7 @@ using System.Globalization;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.Storage;
@@ -9,7 +10,7 @@ namespace Agent.Actors.Commands.Storage;
 /// <summary>guest-get-disks (&lt;sysfs&gt;/block) and guest-get-diskstats (&lt;procfs&gt;/diskstats).</summary>
 public sealed class DisksActor(AgentSettings settings, INvmeHealth nvme) : CommandActor
 {
-    public static readonly CommandFamily Family = new("disks", ["guest-get-disks", "guest-get-diskstats"], ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetDisksArguments, GuestGetDiskstatsArguments>("disks", ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
 
     public static Props Props(AgentSettings settings, INvmeHealth nvme) =>
         Akka.Actor.Props.Create(() => new DisksActor(settings, nvme));
@@ -18,8 +19,8 @@ public sealed class DisksActor(AgentSettings settings, INvmeHealth nvme) : Comma
 
     protected override void PreStart()
     {
-        Handle("guest-get-disks", () => Disks());
-        Handle("guest-get-diskstats", () => DiskStats());
+        Handle<GuestGetDisksArguments>(_ => Disks());
+        Handle<GuestGetDiskstatsArguments>(_ => DiskStats());
     }
 
     /// <summary>

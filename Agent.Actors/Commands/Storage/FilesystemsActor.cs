@@ -2,6 +2,7 @@ using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.Storage;
@@ -14,7 +15,7 @@ namespace Agent.Actors.Commands.Storage;
 /// </summary>
 public sealed class FilesystemsActor : CommandActor, IWithTimers
 {
-    public static readonly CommandFamily Family = new("filesystems", ["guest-get-fsinfo"], ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetFsinfoArguments>("filesystems", ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
 
     public static Props Props(AgentSettings settings, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FilesystemsActor(settings, stats));
@@ -49,7 +50,7 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
         _settings = settings;
         _stats = stats;
         _devices = new BlockDevices(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
-        HandleLater("guest-get-fsinfo", OnFsInfo);
+        HandleLater<GuestGetFsinfoArguments>((cmd, _) => OnFsInfo(cmd));
     }
 
     protected override void OnMessage(object message)

@@ -1,6 +1,7 @@
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.System;
@@ -8,10 +9,7 @@ namespace Agent.Actors.Commands.System;
 /// <summary>guest-get-osinfo, guest-get-host-name and guest-get-timezone: who and where the guest is.</summary>
 public sealed class IdentityActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "identity",
-        ["guest-get-osinfo", "guest-get-host-name", "guest-get-timezone"],
-        ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetOsinfoArguments, GuestGetHostNameArguments, GuestGetTimezoneArguments>("identity", ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel, IClock clock) =>
         Akka.Actor.Props.Create(() => new IdentityActor(settings, kernel, clock));
@@ -31,9 +29,9 @@ public sealed class IdentityActor : CommandActor
         _settings = settings;
         _kernel = kernel;
         _clock = clock;
-        Handle("guest-get-osinfo", () => OsInfo());
-        Handle("guest-get-host-name", () => HostName());
-        Handle("guest-get-timezone", () => Timezone());
+        Handle<GuestGetOsinfoArguments>(_ => OsInfo());
+        Handle<GuestGetHostNameArguments>(_ => HostName());
+        Handle<GuestGetTimezoneArguments>(_ => Timezone());
     }
 
     private JsonValue OsInfo()

@@ -2,6 +2,7 @@ using System.Globalization;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.System;
@@ -9,10 +10,7 @@ namespace Agent.Actors.Commands.System;
 /// <summary>guest-get-cpustats and guest-get-load: how busy the guest is, from &lt;procfs&gt;.</summary>
 public sealed class LoadActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "load",
-        ["guest-get-cpustats", "guest-get-load"],
-        ctx => Props(ctx.Settings, LinuxKernel.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetCpustatsArguments, GuestGetLoadArguments>("load", ctx => Props(ctx.Settings, LinuxKernel.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel) =>
         Akka.Actor.Props.Create(() => new LoadActor(settings, kernel));
@@ -24,8 +22,8 @@ public sealed class LoadActor : CommandActor
     {
         _settings = settings;
         _kernel = kernel;
-        Handle("guest-get-cpustats", () => CpuStats());
-        Handle("guest-get-load", () => Load());
+        Handle<GuestGetCpustatsArguments>(_ => CpuStats());
+        Handle<GuestGetLoadArguments>(_ => Load());
     }
 
     private static readonly string[] CpuColumns = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guestnice"];

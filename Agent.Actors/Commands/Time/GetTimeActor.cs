@@ -1,5 +1,6 @@
 using Agent.Actors.Platform;
 using Agent.Protocol.Json;
+using Agent.Protocol.Schema;
 using Akka.Actor;
 
 namespace Agent.Actors.Commands.Time;
@@ -7,16 +8,13 @@ namespace Agent.Actors.Commands.Time;
 /// <summary>guest-get-time: the guest's wall clock (qga/commands.c, qmp_guest_get_time).</summary>
 public sealed class GetTimeActor : CommandActor
 {
-    public static readonly CommandFamily Family = new(
-        "get-time",
-        ["guest-get-time"],
-        _ => Props(SystemClock.Instance));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetTimeArguments>("get-time", _ => Props(SystemClock.Instance));
 
     public static Props Props(IClock clock) => Akka.Actor.Props.Create(() => new GetTimeActor(clock));
 
     public GetTimeActor(IClock clock)
     {
         // g_get_real_time() is in microseconds; the reply is in nanoseconds.
-        Handle("guest-get-time", () => new JsonInt(clock.UnixMicroseconds() * 1000));
+        Handle<GuestGetTimeArguments>(_ => new JsonInt(clock.UnixMicroseconds() * 1000));
     }
 }

@@ -14,7 +14,7 @@ namespace Agent.Actors.Commands.Time;
 public sealed class SetTimeActor(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper)
     : HelperCommandOwner(reaper)
 {
-    public static readonly CommandFamily Family = new("set-time", ["guest-set-time"], ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, LinuxSystemTimeSetter.Instance, ctx.Reaper));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSetTimeArguments>("set-time", ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, LinuxSystemTimeSetter.Instance, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new SetTimeActor(helpers, processes, clock, reaper));

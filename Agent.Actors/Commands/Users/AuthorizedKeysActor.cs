@@ -15,7 +15,7 @@ namespace Agent.Actors.Commands.Users;
 /// </summary>
 public sealed class AuthorizedKeysActor : CommandActor
 {
-    public static readonly CommandFamily Family = new("ssh", ["guest-ssh-add-authorized-keys", "guest-ssh-remove-authorized-keys"], ctx => Props(ctx.Settings.Paths.Etc, ctx.Settings.Ssh));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSshAddAuthorizedKeysArguments, GuestSshRemoveAuthorizedKeysArguments>("ssh", ctx => Props(ctx.Settings.Paths.Etc, ctx.Settings.Ssh));
 
     public static Props Props(string etc, SshSettings settings) =>
         Akka.Actor.Props.Create(() => new AuthorizedKeysActor(etc, settings));

@@ -14,7 +14,7 @@ namespace Agent.Actors.Commands.Users;
 /// </summary>
 public sealed class PasswordActor(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) : HelperCommandOwner(reaper)
 {
-    public static readonly CommandFamily Family = new("password", ["guest-set-user-password"], ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSetUserPasswordArguments>("password", ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
         Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));

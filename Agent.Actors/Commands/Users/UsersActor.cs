@@ -10,7 +10,7 @@ namespace Agent.Actors.Commands.Users;
 /// <summary>guest-get-users (utmp) and guest-ssh-get-authorized-keys (passwd, then the user's key file).</summary>
 public sealed class UsersActor : CommandActor
 {
-    public static readonly CommandFamily Family = new("users", ["guest-get-users", "guest-ssh-get-authorized-keys"], ctx => Props(ctx.Settings));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestGetUsersArguments, GuestSshGetAuthorizedKeysArguments>("users", ctx => Props(ctx.Settings));
 
     public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new UsersActor(settings));
 
@@ -20,7 +20,7 @@ public sealed class UsersActor : CommandActor
     public UsersActor(AgentSettings settings)
     {
         _settings = settings;
-        Handle("guest-get-users", () => LoggedInUsers());
+        Handle<GuestGetUsersArguments>(_ => LoggedInUsers());
         HandleAsync<GuestSshGetAuthorizedKeysArguments>(a => AuthorizedKeys(a.Username));
     }
 

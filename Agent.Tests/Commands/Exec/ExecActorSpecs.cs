@@ -2,6 +2,7 @@ using System.Text;
 using Agent.Actors.Commands.Exec;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
+using Agent.Protocol.Schema;
 using Agent.Protocol.Json;
 using Agent.Tests.Commands;
 using Agent.Tests.Processes;
@@ -106,7 +107,7 @@ public sealed class ExecActorSpecs(ITestOutputHelper output) : ExecSpecBase(outp
         var pid = Member(await Ok(exec, "guest-exec", ("path", S("sleep")), ("arg", Strings("30"))), "pid");
         Assert.Equal(JsonObject.Of(("exited", JsonBool.False)), await Ok(exec, "guest-exec-status", ("pid", I(pid))));
         Assert.Equal(JsonObject.Of(("exited", JsonBool.False)), await Ok(exec, "guest-exec-status", ("pid", I(pid))));
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(pid)));
         await WaitExited(exec, pid);
     }
 
@@ -245,17 +246,17 @@ public sealed class ExecActorSpecs(ITestOutputHelper output) : ExecSpecBase(outp
     {
         var exec = Exec();
         var pid = Member(await Ok(exec, "guest-exec", ("path", S("sh")), ("arg", Strings("-c", "sleep 100 & sleep 100"))), "pid");
-        Assert.Equal(JsonObject.Empty, await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)), ("signal", I(15))));
+        Assert.Equal(JsonObject.Empty, await Ok(exec, GuestExecKillArguments.Command, ("pid", I(pid)), ("signal", I(15))));
         Assert.Equal(JsonObject.Of(("exited", JsonBool.True), ("signal", I(15))), await WaitExited(exec, pid));
-        Assert.Equal($"PID {pid} does not exist", await Fails(exec, ExecActor.KillCommand, ("pid", I(pid))));
+        Assert.Equal($"PID {pid} does not exist", await Fails(exec, GuestExecKillArguments.Command, ("pid", I(pid))));
 
         pid = Member(await Ok(exec, "guest-exec", ("path", S("true"))), "pid");
         await AwaitAssertAsync(async () =>
-            Assert.Equal($"PID {pid} has already exited", await Fails(exec, ExecActor.KillCommand, ("pid", I(pid)))), Patience);
+            Assert.Equal($"PID {pid} has already exited", await Fails(exec, GuestExecKillArguments.Command, ("pid", I(pid)))), Patience);
 
         pid = Member(await Ok(exec, "guest-exec", ("path", S("sleep")), ("arg", Strings("100"))), "pid");
-        Assert.Equal("value '99' is invalid for argument signal", await Fails(exec, ExecActor.KillCommand, ("pid", I(pid)), ("signal", I(99))));
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)));
+        Assert.Equal("value '99' is invalid for argument signal", await Fails(exec, GuestExecKillArguments.Command, ("pid", I(pid)), ("signal", I(99))));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(pid)));
         var killed = (JsonObject)await WaitExited(exec, pid);
         Assert.Equal(9, Member(killed, "signal"));
         Assert.Null(killed[ExecActor.TimedOutMember]);
@@ -272,10 +273,10 @@ public sealed class ExecActorSpecs(ITestOutputHelper output) : ExecSpecBase(outp
         await AwaitAssertAsync(() => Assert.Contains(pid, ProcFs.ZombieChildren()), Patience);
         Assert.Equal(JsonObject.Of(("exited", JsonBool.False)), await Ok(exec, "guest-exec-status", ("pid", I(pid))));
 
-        Assert.Equal(JsonObject.Empty, await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)), ("signal", I(15))));
+        Assert.Equal(JsonObject.Empty, await Ok(exec, GuestExecKillArguments.Command, ("pid", I(pid)), ("signal", I(15))));
         Assert.Equal(3, Member(await WaitExited(exec, pid), "exitcode"));
         await AwaitAssertAsync(() => Assert.Null(ProcFs.Stat(pid)), Patience);
-        Assert.Equal($"PID {pid} does not exist", await Fails(exec, ExecActor.KillCommand, ("pid", I(pid))));
+        Assert.Equal($"PID {pid} does not exist", await Fails(exec, GuestExecKillArguments.Command, ("pid", I(pid))));
     }
 
     [Fact]
@@ -287,14 +288,14 @@ public sealed class ExecActorSpecs(ITestOutputHelper output) : ExecSpecBase(outp
         var first = await WaitExited(exec, pid);
         Assert.Equal("kept\n", Decode(Text(first, "out-data")));
         Assert.Equal(first, await Ok(exec, "guest-exec-status", ("pid", I(pid))));
-        Assert.Equal(JsonObject.Empty, await Ok(exec, ExecActor.AckCommand, ("pid", I(pid))));
+        Assert.Equal(JsonObject.Empty, await Ok(exec, GuestExecAckArguments.Command, ("pid", I(pid))));
         Assert.Equal($"PID {pid} does not exist", await Fails(exec, "guest-exec-status", ("pid", I(pid))));
-        Assert.Equal($"PID {pid} does not exist", await Fails(exec, ExecActor.AckCommand, ("pid", I(pid))));
+        Assert.Equal($"PID {pid} does not exist", await Fails(exec, GuestExecAckArguments.Command, ("pid", I(pid))));
 
         pid = Member(await Ok(exec, "guest-exec", ("path", S("sleep")), ("arg", Strings("100")),
             (ExecActor.KeepResultArgument, JsonBool.True)), "pid");
-        Assert.Equal($"PID {pid} has not exited yet", await Fails(exec, ExecActor.AckCommand, ("pid", I(pid))));
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(pid)));
+        Assert.Equal($"PID {pid} has not exited yet", await Fails(exec, GuestExecAckArguments.Command, ("pid", I(pid))));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(pid)));
         await WaitExited(exec, pid); // reaped before the test's actor system (and its reaper) goes away
     }
 

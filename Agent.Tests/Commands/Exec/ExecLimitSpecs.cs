@@ -3,6 +3,7 @@ using Agent.Actors.Commands;
 using Agent.Actors.Commands.Exec;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
+using Agent.Protocol.Schema;
 using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
 using Akka.Actor;
@@ -133,7 +134,7 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         var outAll = new List<byte>(outPart);
         while (true)
         {
-            var part = await OkWithin(exec, ExecActor.ReadOutputCommand, budget,
+            var part = await OkWithin(exec, GuestExecReadOutputArguments.Command, budget,
                 ("pid", I(pid)), ("stream", S("out")), ("offset", I(outAll.Count)), ("count", I(1000)));
             Assert.True(LineLength(part, id) <= limit);
             Assert.Equal(Int(part, "count"), Bytes(part, "buf-b64").Length);
@@ -147,7 +148,7 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         var reads = 0;
         while (true)
         {
-            var part = await OkWithin(exec, ExecActor.ReadOutputCommand, budget, ("pid", I(pid)), ("stream", S("err")), ("offset", I(errAll.Count)));
+            var part = await OkWithin(exec, GuestExecReadOutputArguments.Command, budget, ("pid", I(pid)), ("stream", S("err")), ("offset", I(errAll.Count)));
             Assert.True(LineLength(part, id) <= limit); // no count: as much as fits
             errAll.AddRange(Bytes(part, "buf-b64"));
             reads++;
@@ -166,8 +167,8 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         var exec = Exec(Defaults);
         var running = await Start(exec, "sleep 100");
         Assert.Equal($"PID {running} has not exited yet",
-            await Fails(exec, ExecActor.ReadOutputCommand, ("pid", I(running)), ("stream", S("out")), ("offset", I(0))));
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(running)));
+            await Fails(exec, GuestExecReadOutputArguments.Command, ("pid", I(running)), ("stream", S("out")), ("offset", I(0))));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(running)));
         await Exited(exec, running);
 
         var pid = await Start(exec, "printf 0123456789");
@@ -175,30 +176,30 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.Empty(Bytes(status, "out-data"));
         Assert.True(Flag(status, "out-truncated"));
         Assert.Equal(10, Int(status, ExecActor.OutRemainingMember));
-        Assert.Equal(ReadReply.NoRoom, (await Run(exec, ExecActor.ReadOutputCommand, 10, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0))) as CommandFailed)!.Error.Desc);
+        Assert.Equal(ReadReply.NoRoom, (await Run(exec, GuestExecReadOutputArguments.Command, 10, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0))) as CommandFailed)!.Error.Desc);
 
         Assert.Equal("value '11' is invalid for argument offset",
-            await Fails(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(11))));
+            await Fails(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(11))));
         Assert.Equal("value '-1' is invalid for argument offset",
-            await Fails(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(-1))));
+            await Fails(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(-1))));
         Assert.Equal("value '-2' is invalid for argument count",
-            await Fails(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0)), ("count", I(-2))));
+            await Fails(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0)), ("count", I(-2))));
 
         // a read that skips ahead does not count as sent: the bytes before it stay readable
-        var tail = await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(5)));
+        var tail = await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(5)));
         Assert.Equal("56789"u8.ToArray(), Bytes(tail, "buf-b64"));
         Assert.True(Flag(tail, "eof"));
-        var empty = await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("err")), ("offset", I(0)));
+        var empty = await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("err")), ("offset", I(0)));
         Assert.Equal(0, Int(empty, "count"));
         Assert.True(Flag(empty, "eof"));
-        var head = await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0)), ("count", I(5)));
+        var head = await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0)), ("count", I(5)));
         Assert.Equal("01234"u8.ToArray(), Bytes(head, "buf-b64"));
         Assert.False(Flag(head, "eof"));
         // 5..10 went out before 0..5 did, so it does not count yet: only a read from inside what was
         // sent moves the mark, and the result stays until the host has read on from there
-        Assert.Equal(tail, await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(5))));
+        Assert.Equal(tail, await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(5))));
         Assert.Equal($"PID {pid} does not exist",
-            await Fails(exec, ExecActor.ReadOutputCommand, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0))));
+            await Fails(exec, GuestExecReadOutputArguments.Command, ("pid", I(pid)), ("stream", S("out")), ("offset", I(0))));
     }
 
     [Fact]
@@ -222,11 +223,11 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.Equal("too many running processes: agent.exec.max-running (2) reached",
             await Fails(exec, "guest-exec", ("path", S("true"))));
 
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(first)));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(first)));
         await Exited(exec, first);
         var third = await Start(exec, "true");
         await Exited(exec, third);
-        await Ok(exec, ExecActor.KillCommand, ("pid", I(second)));
+        await Ok(exec, GuestExecKillArguments.Command, ("pid", I(second)));
         await Exited(exec, second);
     }
 
@@ -241,7 +242,7 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.Equal("too many retained results: agent.exec.max-results (2) reached",
             await Fails(exec, "guest-exec", ("path", S("true"))));
 
-        await Ok(exec, ExecActor.AckCommand, ("pid", I(first)));
+        await Ok(exec, GuestExecAckArguments.Command, ("pid", I(first)));
         await Exited(exec, await Start(exec, "true"));
     }
 
@@ -256,7 +257,7 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
         Assert.Equal("retained results too large: agent.exec.max-result-bytes (1000) reached",
             await Fails(exec, "guest-exec", ("path", S("true"))));
 
-        await Ok(exec, ExecActor.AckCommand, ("pid", I(large)));
+        await Ok(exec, GuestExecAckArguments.Command, ("pid", I(large)));
         await Exited(exec, await Start(exec, "true"));
     }
 
@@ -276,11 +277,11 @@ public sealed class ExecLimitSpecs(ITestOutputHelper output) : Akka.TestKit.Xuni
 
         Clock.Advance(TimeSpan.FromMinutes(2));
         Assert.Equal($"PID {untouched} does not exist", await Fails(exec, "guest-exec-status", ("pid", I(untouched))));
-        var part = await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(touched)), ("stream", S("out")), ("offset", I(0)), ("count", I(3)));
+        var part = await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(touched)), ("stream", S("out")), ("offset", I(0)), ("count", I(3)));
         Assert.Equal("tou"u8.ToArray(), Bytes(part, "buf-b64"));
 
         Clock.Advance(expiry - TimeSpan.FromSeconds(1));
-        part = await Ok(exec, ExecActor.ReadOutputCommand, ("pid", I(touched)), ("stream", S("out")), ("offset", I(3)), ("count", I(1)));
+        part = await Ok(exec, GuestExecReadOutputArguments.Command, ("pid", I(touched)), ("stream", S("out")), ("offset", I(3)), ("count", I(1)));
         Assert.Equal("c"u8.ToArray(), Bytes(part, "buf-b64"));
 
         Clock.Advance(expiry + TimeSpan.FromSeconds(1));

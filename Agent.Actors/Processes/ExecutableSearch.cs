@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
 
-namespace Agent.Actors.Commands.Exec;
+namespace Agent.Actors.Processes;
 
 /// <summary>
 /// execvp's PATH search for a guest-exec whose <c>env</c> replaces the environment: qemu-ga (glib,
