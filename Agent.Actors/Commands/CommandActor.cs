@@ -1,6 +1,3 @@
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands;
 

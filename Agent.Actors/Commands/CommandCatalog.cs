@@ -1,7 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.State;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands;
 

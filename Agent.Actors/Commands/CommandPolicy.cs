@@ -1,4 +1,3 @@
-using Agent.Protocol.Schema;
 
 namespace Agent.Actors.Commands;
 

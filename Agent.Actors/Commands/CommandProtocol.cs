@@ -1,5 +1,4 @@
 using Agent.Protocol.Envelope;
-using Agent.Protocol.Json;
 
 namespace Agent.Actors.Commands;
 

@@ -1,6 +1,4 @@
 using Agent.Actors.Processes;
-using Agent.Protocol.Json;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands;
 

@@ -1,5 +1,4 @@
 using Agent.Protocol.Encoding;
-using Agent.Protocol.Json;
 
 namespace Agent.Actors.Commands;
 

@@ -1,5 +1,3 @@
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
 
 namespace Agent.Actors.Commands.Control;
 

@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.CpuMemory;
 

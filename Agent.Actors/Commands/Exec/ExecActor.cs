@@ -4,9 +4,6 @@ using Agent.Actors.Platform;
 using Agent.Actors.Processes;
 using Agent.Protocol.Encoding;
 using Agent.Protocol.Envelope;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 using Akka.Event;
 
 namespace Agent.Actors.Commands.Exec;

@@ -3,9 +3,6 @@ using Agent.Actors.Settings;
 using System.Buffers;
 using Agent.Actors.State;
 using Agent.Protocol.Encoding;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 using Akka.Event;
 using F = Agent.Actors.Platform.Native.Files;
 

@@ -2,9 +2,6 @@ using Agent.Actors.Settings;
 using Agent.Actors.Processes;
 using Agent.Actors.Platform;
 using Agent.Actors.State;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 using Akka.Event;
 
 namespace Agent.Actors.Commands.Freeze;

@@ -1,7 +1,4 @@
 using Agent.Actors.Platform;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 using Akka.Event;
 
 namespace Agent.Actors.Commands.Freeze;

@@ -2,9 +2,6 @@ using System.Globalization;
 using System.Net.Sockets;
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Network;
 

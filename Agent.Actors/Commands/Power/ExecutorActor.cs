@@ -1,6 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.Processes;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 
@@ -15,20 +14,9 @@ public sealed record ExecutionResult(SuspendStrategy Strategy, string? Error, bo
 /// /sys/power/state. Helpers are killed after <c>agent.suspend.execute-timeout</c>; the sysfs write runs
 /// on its own thread and is never timed out, since the kernel returns from it only after resume.
 /// </summary>
-public sealed class ExecutorActor : HelperRun
+public sealed class ExecutorActor(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) : HelperRun
 {
     private sealed record SysfsWritten(string? Error);
-
-    private readonly SuspendStrategy _strategy;
-    private readonly SuspendMode _mode;
-    private readonly PowerContext _ctx;
-
-    public ExecutorActor(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx)
-    {
-        _strategy = strategy;
-        _mode = mode;
-        _ctx = ctx;
-    }
 
     protected override void OnMessage(object message)
     {
@@ -39,41 +27,41 @@ public sealed class ExecutorActor : HelperRun
     public static Props Props(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) =>
         Akka.Actor.Props.Create(() => new ExecutorActor(strategy, mode, ctx));
 
-    private bool Strict => _ctx.Power.Probe == ProbeMode.Strict;
+    private bool Strict => ctx.Power.Probe == ProbeMode.Strict;
 
     /// <summary>The helper as qemu-ga names it in its errors.</summary>
-    private string HelperName => _strategy == SuspendStrategy.Systemd ? $"systemctl {_mode.SystemctlVerb()}" : _mode.PmProgram();
+    private string HelperName => strategy == SuspendStrategy.Systemd ? $"systemctl {mode.SystemctlVerb()}" : mode.PmProgram();
 
     protected override void PreStart()
     {
-        if (Strict && _mode is SuspendMode.Ram or SuspendMode.Hybrid && SelectRealSleep() is { } error)
+        if (Strict && mode is SuspendMode.Ram or SuspendMode.Hybrid && SelectRealSleep() is { } error)
         {
             Reply(error, final: false);
             return;
         }
-        if (_strategy == SuspendStrategy.Sysfs)
+        if (strategy == SuspendStrategy.Sysfs)
         {
-            var kernel = _ctx.Kernel;
-            var mode = _mode;
+            var kernel = ctx.Kernel;
+            var target = mode;
             var strict = Strict;
-            Task.Factory.StartNew(() => WriteSysfs(kernel, mode, strict), TaskCreationOptions.LongRunning)
+            Task.Factory.StartNew(() => WriteSysfs(kernel, target, strict), TaskCreationOptions.LongRunning)
                 .PipeTo(Self, success: e => new SysfsWritten(e), failure: ex => new SysfsWritten(ex.Message));
             return;
         }
-        var program = _strategy == SuspendStrategy.Systemd ? "systemctl" : _mode.PmProgram();
-        var path = _ctx.Helpers.Find(program);
+        var program = strategy == SuspendStrategy.Systemd ? "systemctl" : mode.PmProgram();
+        var path = ctx.Helpers.Find(program);
         if (path is null)
         {
             Reply($"the helper program '{HelperName}' was not found", final: false);
             return;
         }
-        var args = _strategy == SuspendStrategy.Systemd ? new[] { _mode.SystemctlVerb() } : [];
+        var args = strategy == SuspendStrategy.Systemd ? new[] { mode.SystemctlVerb() } : [];
         // In strict mode keep what systemd says when it refuses (e.g. "Not enough swap space for hibernation").
         Start(new SpawnSpec(path, args,
             Stdout: Strict ? OutputMode.Capture : OutputMode.Discard,
             Stderr: Strict ? OutputMode.MergeIntoStdout : OutputMode.Discard,
-            OutputLimit: _ctx.Processes.HelperOutputLimit,
-            Timeout: _ctx.Power.ExecuteTimeout), _ctx.Reaper);
+            OutputLimit: ctx.Processes.HelperOutputLimit,
+            Timeout: ctx.Power.ExecuteTimeout), ctx.Reaper);
     }
 
     protected override void OnOutcome(HelperOutcome outcome)
@@ -84,7 +72,7 @@ public sealed class ExecutorActor : HelperRun
                 Reply(null, final: false);
                 break;
             case HelperOutcome.Finished { Child.TimedOut: true }:
-                Reply($"the helper program '{HelperName}' did not finish within {_ctx.Power.ExecuteTimeout.TotalSeconds:0.###}s and was killed", final: false);
+                Reply($"the helper program '{HelperName}' did not finish within {ctx.Power.ExecuteTimeout.TotalSeconds:0.###}s and was killed", final: false);
                 break;
             case HelperOutcome.Finished { Child.Signal: { } signal }:
                 Reply($"the helper program '{HelperName}' was killed by signal {signal}", final: false);
@@ -94,7 +82,7 @@ public sealed class ExecutorActor : HelperRun
                 Reply($"the helper program '{HelperName}' returned an unexpected exit status code ({f.Child.ExitCode})" +
                       (said.Length > 0 ? $": {said}" : ""),
                     // systemd refusing is final: no raw sysfs write behind its back (README, "Suspend, shutdown and helper processes").
-                    final: Strict && _strategy == SuspendStrategy.Systemd);
+                    final: Strict && strategy == SuspendStrategy.Systemd);
                 break;
             case HelperOutcome.NotStarted { Errno: Platform.Native.ENOENT }:
                 Reply($"the helper program '{HelperName}' was not found", final: false);
@@ -114,7 +102,7 @@ public sealed class ExecutorActor : HelperRun
     /// </summary>
     private string? SelectRealSleep()
     {
-        var kernel = _ctx.Kernel;
+        var kernel = ctx.Kernel;
         if (!File.Exists(kernel.MemSleepPath) || kernel.Selected(kernel.MemSleepPath) is "deep" or "shallow") return null;
         var offered = kernel.Offered(kernel.MemSleepPath);
         var real = offered.Contains("deep") ? "deep" : offered.Contains("shallow") ? "shallow" : null;
@@ -135,7 +123,7 @@ public sealed class ExecutorActor : HelperRun
 
     private void Reply(string? error, bool final)
     {
-        Context.Parent.Tell(new ExecutionResult(_strategy, error, final));
+        Context.Parent.Tell(new ExecutionResult(strategy, error, final));
         Context.Stop(Self);
     }
 }

@@ -1,5 +1,3 @@
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 

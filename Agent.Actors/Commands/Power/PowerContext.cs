@@ -1,6 +1,5 @@
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 

@@ -1,6 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.Processes;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 
@@ -16,58 +15,47 @@ public sealed record ProbeResult(SuspendStrategy Strategy, bool Supported, strin
 /// or reading /sys/power/state. A helper that hangs past <c>agent.suspend.probe-timeout</c> is killed
 /// with its process group; a helper that dies on a signal is "not supported" with that as the reason.
 /// </summary>
-public sealed class ProbeActor : HelperRun
+public sealed class ProbeActor(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) : HelperRun
 {
-    private readonly SuspendStrategy _strategy;
-    private readonly SuspendMode _mode;
-    private readonly PowerContext _ctx;
-
-    public ProbeActor(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx)
-    {
-        _strategy = strategy;
-        _mode = mode;
-        _ctx = ctx;
-    }
-
     public static Props Props(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) =>
         Akka.Actor.Props.Create(() => new ProbeActor(strategy, mode, ctx));
 
-    private bool Strict => _ctx.Power.Probe == ProbeMode.Strict;
+    private bool Strict => ctx.Power.Probe == ProbeMode.Strict;
 
-    private string Program => _strategy == SuspendStrategy.Systemd ? "systemctl" : "pm-is-supported";
+    private string Program => strategy == SuspendStrategy.Systemd ? "systemctl" : "pm-is-supported";
 
-    private string CommandLine => _strategy == SuspendStrategy.Systemd
-        ? $"systemctl status {_mode.SystemdUnit()}"
-        : $"pm-is-supported {_mode.PmIsSupportedFlag()}";
+    private string CommandLine => strategy == SuspendStrategy.Systemd
+        ? $"systemctl status {mode.SystemdUnit()}"
+        : $"pm-is-supported {mode.PmIsSupportedFlag()}";
 
     protected override void PreStart()
     {
-        if (_strategy == SuspendStrategy.Sysfs)
+        if (strategy == SuspendStrategy.Sysfs)
         {
             Reply(ProbeSysfs());
             return;
         }
-        var path = _ctx.Helpers.Find(Program);
+        var path = ctx.Helpers.Find(Program);
         if (path is null)
         {
-            Reply(new ProbeResult(_strategy, false, null, $"{Program} not found"));
+            Reply(new ProbeResult(strategy, false, null, $"{Program} not found"));
             return;
         }
-        var args = _strategy == SuspendStrategy.Systemd
-            ? new[] { "status", _mode.SystemdUnit() }
-            : new[] { _mode.PmIsSupportedFlag() };
-        Start(new SpawnSpec(path, args, Timeout: _ctx.Power.ProbeTimeout), _ctx.Reaper);
+        var args = strategy == SuspendStrategy.Systemd
+            ? new[] { "status", mode.SystemdUnit() }
+            : new[] { mode.PmIsSupportedFlag() };
+        Start(new SpawnSpec(path, args, Timeout: ctx.Power.ProbeTimeout), ctx.Reaper);
     }
 
     protected override void OnOutcome(HelperOutcome outcome) => Reply(outcome switch
     {
         HelperOutcome.NotStarted { Errno: Platform.Native.ENOENT } =>
-            new ProbeResult(_strategy, false, null, $"{Program} not found"),
-        HelperOutcome.NotStarted n => new ProbeResult(_strategy, false,
+            new ProbeResult(strategy, false, null, $"{Program} not found"),
+        HelperOutcome.NotStarted n => new ProbeResult(strategy, false,
             $"failed to create child process, error '{n.Message}'", $"{CommandLine} could not be started: {n.Message}"),
         HelperOutcome.Broken b => Unsupported($"{CommandLine}: {b.Reason}"),
         HelperOutcome.Finished { Child.TimedOut: true } =>
-            Unsupported($"{CommandLine} did not finish within {_ctx.Power.ProbeTimeout.TotalSeconds:0.###}s and was killed"),
+            Unsupported($"{CommandLine} did not finish within {ctx.Power.ProbeTimeout.TotalSeconds:0.###}s and was killed"),
         HelperOutcome.Finished { Child.Signal: { } signal } =>
             Unsupported($"{CommandLine} was killed by signal {signal}"),
         HelperOutcome.Finished f => FromExitCode(f.Child.ExitCode!.Value),
@@ -76,17 +64,17 @@ public sealed class ProbeActor : HelperRun
 
     private ProbeResult FromExitCode(int code)
     {
-        if (_strategy == SuspendStrategy.Systemd)
+        if (strategy == SuspendStrategy.Systemd)
         {
             // LSB codes: 3 = unit exists and is inactive (the normal case), 4 = no such unit, 0 = active.
             // qemu-ga also takes 1 and 2, which is what systemctl says on a host not booted with systemd.
             var supported = Strict ? code == 3 : code is > 0 and < 4;
-            return new ProbeResult(_strategy, supported, null,
+            return new ProbeResult(strategy, supported, null,
                 supported ? null : $"{CommandLine} exited with status {code}");
         }
         return code == 0
-            ? new ProbeResult(_strategy, true, null, null)
-            : new ProbeResult(_strategy, false,
+            ? new ProbeResult(strategy, true, null, null)
+            : new ProbeResult(strategy, false,
                 $"the helper program 'pm-is-supported' returned an unexpected exit status code ({code})",
                 $"{CommandLine} exited with status {code}");
     }
@@ -95,24 +83,24 @@ public sealed class ProbeActor : HelperRun
     /// A hung, killed or lost probe. qemu-ga has no such case (it waits forever, and reads a signal
     /// death as exit status 0); here it is always "not supported", with no qemu error to leave behind.
     /// </summary>
-    private ProbeResult Unsupported(string reason) => new(_strategy, false, null, reason);
+    private ProbeResult Unsupported(string reason) => new(strategy, false, null, reason);
 
     private ProbeResult ProbeSysfs()
     {
         if (!Strict)
         {
-            if (_mode.SysfsState() is not { } word)
-                return new ProbeResult(_strategy, false, "unknown guest suspend mode", "hybrid needs /sys/power/disk, which qemu-ga does not use");
-            return _ctx.Kernel.StateContainsQemuStyle(word)
-                ? new ProbeResult(_strategy, true, null, null)
-                : new ProbeResult(_strategy, false, null, $"/sys/power/state does not offer {word}");
+            if (mode.SysfsState() is not { } word)
+                return new ProbeResult(strategy, false, "unknown guest suspend mode", "hybrid needs /sys/power/disk, which qemu-ga does not use");
+            return ctx.Kernel.StateContainsQemuStyle(word)
+                ? new ProbeResult(strategy, true, null, null)
+                : new ProbeResult(strategy, false, null, $"/sys/power/state does not offer {word}");
         }
-        var offered = _ctx.Kernel.Offered(_ctx.Kernel.StatePath);
-        if (!offered.Contains(_mode == SuspendMode.Ram ? "mem" : "disk"))
-            return new ProbeResult(_strategy, false, null, $"/sys/power/state does not offer {(_mode == SuspendMode.Ram ? "mem" : "disk")}");
-        if (_mode == SuspendMode.Hybrid && !_ctx.Kernel.Offered(_ctx.Kernel.DiskPath).Contains("suspend"))
-            return new ProbeResult(_strategy, false, null, "/sys/power/disk does not offer suspend");
-        return new ProbeResult(_strategy, true, null, null);
+        var offered = ctx.Kernel.Offered(ctx.Kernel.StatePath);
+        if (!offered.Contains(mode == SuspendMode.Ram ? "mem" : "disk"))
+            return new ProbeResult(strategy, false, null, $"/sys/power/state does not offer {(mode == SuspendMode.Ram ? "mem" : "disk")}");
+        if (mode == SuspendMode.Hybrid && !ctx.Kernel.Offered(ctx.Kernel.DiskPath).Contains("suspend"))
+            return new ProbeResult(strategy, false, null, "/sys/power/disk does not offer suspend");
+        return new ProbeResult(strategy, true, null, null);
     }
 
     private void Reply(ProbeResult result)

@@ -1,6 +1,4 @@
 using Agent.Actors.Processes;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 

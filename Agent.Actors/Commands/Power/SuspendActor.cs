@@ -1,6 +1,3 @@
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Power;
 
@@ -27,7 +24,8 @@ public sealed class SuspendActor : CommandActor
     private void Attempt(Execute e, SuspendMode mode) =>
         Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)), $"attempt-{++_attempts}");
 
-    public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new SuspendActor(ctx));
+    public static Props Props(PowerContext ctx) =>
+        Akka.Actor.Props.Create(() => new SuspendActor(ctx));
 
     /// <summary>An attempt that throws is stopped, never retried: a retry could suspend the guest twice.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);

@@ -1,6 +1,4 @@
 using Agent.Actors.Settings;
-using Agent.Protocol.Json;
-using Akka.Actor;
 using Akka.Event;
 
 namespace Agent.Actors.Commands.Power;

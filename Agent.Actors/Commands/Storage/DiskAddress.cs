@@ -1,4 +1,3 @@
-using Agent.Protocol.Json;
 
 namespace Agent.Actors.Commands.Storage;
 

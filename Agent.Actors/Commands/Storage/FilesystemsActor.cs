@@ -1,9 +1,6 @@
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Storage;
 

@@ -1,13 +1,10 @@
 using Agent.Actors.Platform;
 using Agent.Actors.Settings;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.System;
 
 /// <summary>guest-get-osinfo, guest-get-host-name and guest-get-timezone: who and where the guest is.</summary>
-public sealed class IdentityActor : CommandActor
+public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock clock) : CommandActor
 {
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetOsinfoArguments, GuestGetHostNameArguments, GuestGetTimezoneArguments>("identity", ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
 
@@ -20,15 +17,12 @@ public sealed class IdentityActor : CommandActor
         ("VERSION_ID", "version-id"), ("VARIANT", "variant"), ("VARIANT_ID", "variant-id"),
     ];
 
-    private readonly AgentSettings _settings;
-    private readonly IKernel _kernel;
-    private readonly IClock _clock;
+    private readonly AgentSettings _settings = settings;
+    private readonly IKernel _kernel = kernel;
+    private readonly IClock _clock = clock;
 
-    public IdentityActor(AgentSettings settings, IKernel kernel, IClock clock)
+    protected override void PreStart()
     {
-        _settings = settings;
-        _kernel = kernel;
-        _clock = clock;
         Handle<GuestGetOsinfoArguments>(_ => OsInfo());
         Handle<GuestGetHostNameArguments>(_ => HostName());
         Handle<GuestGetTimezoneArguments>(_ => Timezone());

@@ -1,8 +1,6 @@
 using Agent.Actors.Platform;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Time;
 

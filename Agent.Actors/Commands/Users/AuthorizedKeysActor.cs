@@ -1,8 +1,5 @@
 using Agent.Actors.Settings;
 using Agent.Actors.Platform;
-using Agent.Protocol.Json;
-using Agent.Protocol.Schema;
-using Akka.Actor;
 
 namespace Agent.Actors.Commands.Users;
 
