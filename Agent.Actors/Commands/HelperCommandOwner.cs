@@ -32,7 +32,13 @@ public abstract class HelperCommandOwner(IActorRef reaper) : CommandActor
             Unhandled(message);
             return;
         }
-        if (!_running.Remove(Sender, out var pending)) return;
+        Complete(Sender, f);
+    }
+
+    /// <summary>Answers the command <paramref name="helper"/> ran with its outcome, unless it was abandoned.</summary>
+    protected void Complete(IActorRef helper, HelperCommand.Finished f)
+    {
+        if (!_running.Remove(helper, out var pending)) return;
         pending.ReplyTo.Tell(f.Error is null ? new CommandSucceeded(pending.Seq, JsonObject.Empty) : CommandFailed.Generic(pending.Seq, f.Error));
     }
 

@@ -14,6 +14,7 @@ internal static partial class Native
     public const int ECHILD = 10;
 
     public const int SIGKILL = 9;
+    public const int SIGTERM = 15;
     public const int SIGCHLD = 17;
 
     public const int WNOHANG = 1;

@@ -11,8 +11,8 @@ namespace Agent.Actors.Processes;
 /// </summary>
 public sealed class HelperCommand : HelperRun
 {
-    /// <summary>Error is null when the helper exited 0.</summary>
-    public sealed record Finished(string? Error);
+    /// <summary>Error is null when the helper exited 0; Signal is the one that killed it, if any.</summary>
+    public sealed record Finished(string? Error, int? Signal = null);
 
     /// <param name="Program">The resolved path, or the bare name when it was not found on the helper path: the run
     /// then fails as qemu-ga's exec would, without a PATH search that could reach the real system's helper.</param>
@@ -47,7 +47,7 @@ public sealed class HelperCommand : HelperRun
 
     protected override void OnOutcome(HelperOutcome outcome)
     {
-        Context.Parent.Tell(new Finished(ErrorText(outcome)));
+        Context.Parent.Tell(new Finished(ErrorText(outcome), (outcome as HelperOutcome.Finished)?.Child.Signal));
         Context.Stop(Self);
     }
 

@@ -14,7 +14,8 @@ public sealed record PowerSettings(
     ProbeMode Probe,
     TimeSpan ProbeTimeout,
     TimeSpan ExecuteTimeout,
-    TimeSpan ShutdownTimeout)
+    TimeSpan ShutdownTimeout,
+    TimeSpan ShutdownTerminatedGrace)
 {
     /// <param name="agent">The <c>agent</c> section.</param>
     public static PowerSettings Create(Config agent)
@@ -30,7 +31,8 @@ public sealed record PowerSettings(
             },
             s.GetTimeSpan("probe-timeout"),
             s.GetTimeSpan("execute-timeout"),
-            agent.GetConfig("shutdown").GetTimeSpan("timeout"));
+            agent.GetConfig("shutdown").GetTimeSpan("timeout"),
+            agent.GetConfig("shutdown").GetTimeSpan("terminated-grace"));
     }
 
     private static SuspendStrategy ParseStrategy(string name) => name switch

@@ -58,8 +58,7 @@ public sealed class GuestControlEndToEndSpecs : IDisposable
     private void Helper(string name, string body)
     {
         var path = Path.Combine(Bin, name);
-        File.WriteAllText(path, $"#!/bin/sh\necho \"{name} $*\" >> '{Calls}'\n{body}\n");
-        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        Fakes.Scripts.WriteExecutable(path, $"#!/bin/sh\necho \"{name} $*\" >> '{Calls}'\n{body}\n");
     }
 
     private void LeaveFrozenMarker() => File.WriteAllText(FrozenMarker.PathIn(StateDir), "");

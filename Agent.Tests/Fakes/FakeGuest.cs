@@ -41,8 +41,7 @@ public sealed class FakeGuest : IDisposable
     public void Helper(string name, string body)
     {
         var path = Path.Combine(Bin, name);
-        File.WriteAllText(path, $"#!/bin/sh\necho \"{name} $*\" >> '{CallsLog}'\n{body}\n");
-        File.SetUnixFileMode(path, (UnixFileMode)0b111_101_101);
+        Scripts.WriteExecutable(path, $"#!/bin/sh\necho \"{name} $*\" >> '{CallsLog}'\n{body}\n");
     }
 
     public IReadOnlyList<string> Calls() =>

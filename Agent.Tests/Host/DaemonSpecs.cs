@@ -7,6 +7,20 @@ public sealed partial class DaemonSpecs
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);
 
+    /// <summary>A failed assertion must not leave the detached daemon running: kill it by its pidfile.</summary>
+    private static void KillLeftover(string pidPath)
+    {
+        try
+        {
+            if (!int.TryParse(File.ReadAllText(pidPath).Trim(), out var pid) || pid <= 1) return;
+            // Only our agent: a stale pid may have been reused by another process.
+            var exe = new FileInfo($"/proc/{pid}/exe").LinkTarget;
+            if (exe is not null && Path.GetFileName(exe) == Path.GetFileName(AgentProcess.OurAgent)) Kill(pid, 9);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+
     [Fact]
     public async Task Daemonize_detaches_writes_a_locked_0600_pidfile_serves_and_removes_it_on_SIGTERM()
     {
@@ -61,6 +75,7 @@ public sealed partial class DaemonSpecs
         }
         finally
         {
+            KillLeftover(pidPath);
             Directory.Delete(dir, true);
         }
     }

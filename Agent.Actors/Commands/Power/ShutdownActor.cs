@@ -7,14 +7,37 @@ namespace Agent.Actors.Commands.Power;
 /// path has it, else <c>shutdown -h -P|-H|-r +0 "hypervisor initiated shutdown"</c>, through the helper
 /// runner's rules (qga/commands-posix.c, ga_run_command: stdout and stderr merged into the error text). Success answers
 /// CommandSucceeded and the dispatcher sends nothing: the host learns from the VM going down.
+/// A helper killed by SIGTERM has its error held for <c>agent.shutdown.terminated-grace</c>: that is
+/// how the guest's own shutdown ends the helper when it stops the agent's unit, and the agent's
+/// SIGTERM then ends the agent before a false failure reaches the host.
 /// </summary>
-public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper)
+public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Reaper), IWithTimers
 {
+    private sealed record TerminatedGraceEnded(IActorRef Helper, HelperCommand.Finished Outcome);
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
     public const string InvalidMode = "mode is invalid (valid values are: halt|powerdown|reboot";
 
     public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));
 
     protected override void PreStart() => HandleLater<GuestShutdownArguments>(Shutdown);
+
+    protected override void OnMessage(object message)
+    {
+        switch (message)
+        {
+            case HelperCommand.Finished { Signal: Platform.Native.SIGTERM } f:
+                Timers.StartSingleTimer(Sender, new TerminatedGraceEnded(Sender, f), ctx.Power.ShutdownTerminatedGrace);
+                return;
+            case TerminatedGraceEnded g:
+                Complete(g.Helper, g.Outcome);
+                return;
+            default:
+                base.OnMessage(message);
+                return;
+        }
+    }
 
     private void Shutdown(Execute e, GuestShutdownArguments a)
     {

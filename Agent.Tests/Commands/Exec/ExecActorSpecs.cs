@@ -177,7 +177,7 @@ public sealed class ExecActorSpecs(ITestOutputHelper output) : ExecSpecBase(outp
     public async Task A_path_lookup_that_finds_only_non_executables_says_permission_denied()
     {
         var exec = Exec();
-        await File.WriteAllTextAsync(Path.Combine(Dir, "tool"), "#!/bin/sh\n");
+        Fakes.Scripts.WriteExecutable(Path.Combine(Dir, "tool"), "#!/bin/sh\n");
         File.SetUnixFileMode(Path.Combine(Dir, "tool"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         Assert.Equal("Failed to execute child process “tool” (Permission denied)",
             await Fails(exec, "guest-exec", ("path", S("tool")), ("env", Strings($"PATH=/nonexistent:{Dir}"))));

@@ -1,4 +1,5 @@
 using Agent.Actors.Commands;
+using Agent.Protocol.Envelope;
 using Agent.Protocol.Json;
 using Akka.Actor;
 using Xunit.Abstractions;
@@ -70,5 +71,53 @@ public sealed class ShutdownSpecs(ITestOutputHelper output) : PowerSpecBase(outp
         Clock.Advance(TimeSpan.FromSeconds(45));
         var failed = Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience));
         Assert.Equal("child process has failed to shutdown: it did not finish within 45s and was killed: going down\n", failed.Error.Desc);
+    }
+
+    [Fact]
+    public async Task A_helper_killed_by_SIGTERM_has_its_error_held_for_the_grace_as_the_guests_own_shutdown_ends_the_agent_first()
+    {
+        Guest.Helper("poweroff", "kill -TERM $$");
+        var power = Power("shutdown.terminated-grace = 5s");
+        power.Tell(new Execute(1, "guest-shutdown", JsonObject.Empty));
+        await HelperStarted("poweroff ");
+        await ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        Clock.Advance(TimeSpan.FromSeconds(4));
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(300));
+        // The hold's timer may be armed only now on a slow machine: step the clock until it fires.
+        var failed = await AdvanceUntilAnswered();
+        Assert.Equal(1, failed.Seq);
+        Assert.Equal("child process has terminated abnormally", failed.Error.Desc);
+    }
+
+    [Fact]
+    public async Task A_held_error_abandoned_at_the_deadline_is_answered_once()
+    {
+        Guest.Helper("poweroff", "kill -TERM $$");
+        // The shutdown actor itself: the power family answers an abandoned command at once and leaves
+        // later answers to the dispatcher to drop; the owner of the held error must drop it itself.
+        var settings = Guest.Settings("shutdown.terminated-grace = 5s");
+        var reaper = Sys.ActorOf(Agent.Actors.Processes.ReaperActor.Props(settings.Processes));
+        var power = Sys.ActorOf(Agent.Actors.Commands.Power.ShutdownActor.Props(
+            Agent.Actors.Commands.Power.PowerContext.From(new CommandContext(settings, reaper))));
+        power.Tell(new Execute(1, "guest-shutdown", JsonObject.Empty));
+        await HelperStarted("poweroff ");
+        await ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+        var abandoned = new QmpError("GenericError", "deadline passed");
+        power.Tell(new Abandon(1, abandoned));
+        Assert.Equal(abandoned, Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience)).Error);
+        Clock.Advance(TimeSpan.FromSeconds(10));
+        await ExpectNoMsgAsync(TimeSpan.FromSeconds(1));
+    }
+
+    private async Task<CommandFailed> AdvanceUntilAnswered()
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (DateTime.UtcNow < deadline)
+        {
+            Clock.Advance(TimeSpan.FromSeconds(1));
+            if (HasMessages) return Assert.IsType<CommandFailed>(await ExpectMsgAsync<object>(Patience));
+            await Task.Delay(100);
+        }
+        throw new Xunit.Sdk.XunitException("the held error never came");
     }
 }
