@@ -30,13 +30,13 @@ EIGHT_MB = 8 * 1024 * 1024
 RECORD = None  # --record PREFIX: also `perf record -g` each workload into PREFIX.<agent>.<workload>
 
 
-def counted(agent, work):
+def counted(agent, work, label):
     """Runs work() under perf stat on the agent; returns (wall seconds, {event: count})."""
     perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "task-clock,context-switches,raw_syscalls:sys_enter",
                              "-p", str(agent.proc.pid)], stderr=subprocess.PIPE, text=True)
     record = None
     if RECORD:
-        record = subprocess.Popen(["perf", "record", "-g", "-F", "2000", "-o", f"{RECORD}.{agent.name}.{work.__qualname__.split('.')[0]}",
+        record = subprocess.Popen(["perf", "record", "-g", "-F", "2000", "-o", f"{RECORD}.{agent.name}.{label}",
                                    "-p", str(agent.proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)  # perf attaches
     t = time.perf_counter()
@@ -66,7 +66,7 @@ def writes(agent, n):
             r = agent.conn.call("guest-file-write", {"handle": h, "buf-b64": payload[i % 4]})
             if r["count"] != CHUNK:
                 raise RuntimeError(f"short write {r}")
-    result = counted(agent, work)
+    result = counted(agent, work, "write")
     agent.conn.call("guest-file-close", {"handle": h})
     return result
 
@@ -80,12 +80,12 @@ def reads(agent, n):
             r = agent.conn.call("guest-file-read", {"handle": h, "count": CHUNK})
             if r["count"] != CHUNK:
                 raise RuntimeError(f"short read {r['count']}")
-    result = counted(agent, work)
+    result = counted(agent, work, "read")
     agent.conn.call("guest-file-close", {"handle": h})
     return result
 
 
-def execs(agent, n, arguments, expect):
+def execs(agent, n, arguments, expect, label):
     def work():
         for _ in range(n):
             pid = agent.conn.call("guest-exec", arguments)["pid"]
@@ -102,7 +102,7 @@ def execs(agent, n, arguments, expect):
                 out += base64.b64decode(part["buf-b64"])
             if len(out) != expect:
                 raise RuntimeError(f"exec output {len(out)} bytes, not {expect}")
-    return counted(agent, work)
+    return counted(agent, work, label)
 
 
 def main():
@@ -136,8 +136,8 @@ def main():
                     ("read", "48 KiB read", args.writes, lambda: reads(agent, args.writes)),
                     ("exec8", "8 MiB exec", args.execs, lambda: execs(
                         agent, args.execs, {"path": "/bin/sh", "arg": ["-c", f"head -c {EIGHT_MB} /dev/zero"],
-                                            "capture-output": True}, EIGHT_MB)),
-                    ("true", "exec /bin/true", args.execs * 5, lambda: execs(agent, args.execs * 5, {"path": "/bin/true"}, 0)),
+                                            "capture-output": True}, EIGHT_MB, "exec8")),
+                    ("true", "exec /bin/true", args.execs * 5, lambda: execs(agent, args.execs * 5, {"path": "/bin/true"}, 0, "true")),
                 ]
                 if "read" in only and "write" not in only:
                     writes(agent, args.writes)  # something to read
