@@ -45,16 +45,22 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
         while (_idle.TryTake(out var worker)) worker.Stop();
     }
 
+    /// <summary>
+    /// A thread and its one pending call. It sleeps in Monitor.Wait between calls: a BlockingCollection
+    /// spun (sched_yield) before sleeping, several context switches per call on an agent's one CPU.
+    /// </summary>
     private sealed class Worker
     {
-        private readonly BlockingCollection<Func<Action>> _calls = new(boundedCapacity: 1);
+        private readonly object _gate = new();
+        private Func<Action>? _call;
+        private bool _stopped;
 
         /// <summary>Each call returns what completes its task, run once the thread is idle again.</summary>
         public Worker(BlockingCallThreads owner, string name)
         {
             new Thread(() =>
             {
-                foreach (var call in _calls.GetConsumingEnumerable())
+                while (Next() is { } call)
                 {
                     var complete = call();
                     owner.Finished(this);
@@ -63,8 +69,33 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
             }) { IsBackground = true, Name = name }.Start();
         }
 
-        public void Post(Func<Action> call) => _calls.Add(call);
+        private Func<Action>? Next()
+        {
+            lock (_gate)
+            {
+                while (_call is null && !_stopped) Monitor.Wait(_gate);
+                var call = _call;
+                _call = null;
+                return call;
+            }
+        }
 
-        public void Stop() => _calls.CompleteAdding();
+        public void Post(Func<Action> call)
+        {
+            lock (_gate)
+            {
+                _call = call;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        public void Stop()
+        {
+            lock (_gate)
+            {
+                _stopped = true;
+                Monitor.Pulse(_gate);
+            }
+        }
     }
 }
