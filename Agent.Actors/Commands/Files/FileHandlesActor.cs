@@ -20,6 +20,7 @@ namespace Agent.Actors.Commands.Files;
 /// Every open, read, write, seek and close runs on a <see cref="BlockingCallThreads"/> thread (a file on
 /// a hung NFS or FUSE mount must not stop the actor), one call per file at a time in arrival order;
 /// the result comes back through PipeTo(Self), where the handle table changes and the reply is sent.
+/// So the actor itself never blocks, and reference.conf deploys it on the event loop.
 /// </summary>
 public sealed class FileHandlesActor : CommandActor
 {
