@@ -119,9 +119,10 @@ public sealed class AuditActor : UntypedActor
 
     private void Send(HeldRecord record)
     {
-        if (_missed > 0 && _syslog.TrySend(Frame(_utcNow(), AuditRecord.Event("audit-loss", ("missed", _missed.ToString())))))
-            _missed = 0;
-        if (_syslog.TrySend(Frame(record.Utc, record.Text)))
+        // While syslog cannot take the loss count, the record is not tried either: it would fail the same way.
+        var syslogUp = _missed == 0 || _syslog.TrySend(Frame(_utcNow(), AuditRecord.Event("audit-loss", ("missed", _missed.ToString()))));
+        if (syslogUp) _missed = 0;
+        if (syslogUp && _syslog.TrySend(Frame(record.Utc, record.Text)))
         {
             _delivered++;
             return;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 
 namespace Agent.Actors.Audit;
@@ -9,7 +8,10 @@ namespace Agent.Actors.Audit;
 /// </summary>
 public sealed class StderrFallback(TextWriter target, int capacity) : IDisposable
 {
-    private readonly BlockingCollection<string> _lines = new(capacity);
+    // A plain queue under a lock, waited on with Monitor.Wait: a BlockingCollection spun (sched_yield)
+    // before sleeping, several context switches per record on an agent's one CPU (bench/README.md).
+    private readonly Queue<string> _lines = new();
+    private bool _completed;
     private Thread? _writer;
 
     /// <summary>Queues one record; false when the queue is full and the record is lost.</summary>
@@ -21,13 +23,26 @@ public sealed class StderrFallback(TextWriter target, int capacity) : IDisposabl
             _writer.Start();
         }
         var seconds = (utc - DateTime.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
-        return _lines.TryAdd($"{seconds.ToString("F6", CultureInfo.InvariantCulture)}: audit: {record}");
+        var line = $"{seconds.ToString("F6", CultureInfo.InvariantCulture)}: audit: {record}";
+        lock (_lines)
+        {
+            if (_completed || _lines.Count >= capacity) return false;
+            _lines.Enqueue(line);
+            Monitor.Pulse(_lines);
+            return true;
+        }
     }
 
     private void Drain()
     {
-        foreach (var line in _lines.GetConsumingEnumerable())
+        while (true)
         {
+            string line;
+            lock (_lines)
+            {
+                while (_lines.Count == 0 && !_completed) Monitor.Wait(_lines);
+                if (!_lines.TryDequeue(out line!)) return;
+            }
             try
             {
                 target.WriteLine(line);
@@ -40,5 +55,12 @@ public sealed class StderrFallback(TextWriter target, int capacity) : IDisposabl
         }
     }
 
-    public void Dispose() => _lines.CompleteAdding();
+    public void Dispose()
+    {
+        lock (_lines)
+        {
+            _completed = true;
+            Monitor.Pulse(_lines);
+        }
+    }
 }

@@ -16,6 +16,13 @@ public sealed class SyslogSocket(string path) : IDisposable
 
     public bool TrySend(byte[] datagram)
     {
+        // No socket to connect to (a container without syslog): said without a socket and a thrown
+        // SocketException per record, which cost more than the guest-file-write it audits (bench/README.md).
+        if (_socket is null && !File.Exists(path))
+        {
+            LastError = "No such file or directory";
+            return false;
+        }
         try
         {
             _socket ??= Connect();

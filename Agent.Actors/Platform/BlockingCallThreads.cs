@@ -13,14 +13,22 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
     private readonly ConcurrentBag<Worker> _idle = new();
     private volatile bool _disposed;
 
+    /// <summary>
+    /// Runs <paramref name="call"/> on an idle thread (or a new one). The task completes on that thread
+    /// after it went back to the idle ones, and its continuations run there: a PipeTo then tells its
+    /// actor straight from it, with no hop through the ThreadPool (one wake-up less per call on the one
+    /// CPU an agent gets), and the actor's next call can take the same thread.
+    /// </summary>
     public Task<T> Run<T>(Func<T> call)
     {
-        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var result = new TaskCompletionSource<T>();
         if (!_idle.TryTake(out var worker)) worker = new Worker(this, name);
         worker.Post(() =>
         {
-            try { result.SetResult(call()); }
-            catch (Exception ex) { result.SetException(ex); }
+            T value;
+            try { value = call(); }
+            catch (Exception ex) { return () => result.SetException(ex); }
+            return () => result.SetResult(value);
         });
         return result.Task;
     }
@@ -37,24 +45,57 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
         while (_idle.TryTake(out var worker)) worker.Stop();
     }
 
+    /// <summary>
+    /// A thread and its one pending call. It sleeps in Monitor.Wait between calls: a BlockingCollection
+    /// spun (sched_yield) before sleeping, several context switches per call on an agent's one CPU.
+    /// </summary>
     private sealed class Worker
     {
-        private readonly BlockingCollection<Action> _calls = new(boundedCapacity: 1);
+        private readonly object _gate = new();
+        private Func<Action>? _call;
+        private bool _stopped;
 
+        /// <summary>Each call returns what completes its task, run once the thread is idle again.</summary>
         public Worker(BlockingCallThreads owner, string name)
         {
             new Thread(() =>
             {
-                foreach (var call in _calls.GetConsumingEnumerable())
+                while (Next() is { } call)
                 {
-                    call();
+                    var complete = call();
                     owner.Finished(this);
+                    complete();
                 }
             }) { IsBackground = true, Name = name }.Start();
         }
 
-        public void Post(Action call) => _calls.Add(call);
+        private Func<Action>? Next()
+        {
+            lock (_gate)
+            {
+                while (_call is null && !_stopped) Monitor.Wait(_gate);
+                var call = _call;
+                _call = null;
+                return call;
+            }
+        }
 
-        public void Stop() => _calls.CompleteAdding();
+        public void Post(Func<Action> call)
+        {
+            lock (_gate)
+            {
+                _call = call;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        public void Stop()
+        {
+            lock (_gate)
+            {
+                _stopped = true;
+                Monitor.Pulse(_gate);
+            }
+        }
     }
 }

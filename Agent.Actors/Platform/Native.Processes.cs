@@ -119,4 +119,22 @@ internal static partial class Native
     /// <summary>sighandler_t signal(int, sighandler_t).</summary>
     [LibraryImport("libc", EntryPoint = "signal", SetLastError = true)]
     public static partial nint Signal(int signum, nint handler);
+
+    /// <summary>fcntl(2) command that sets a pipe's capacity (linux/fcntl.h); capped by /proc/sys/fs/pipe-max-size.</summary>
+    public const int F_SETPIPE_SZ = 1031;
+
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int FcntlInt(int fd, int command, int argument);
+
+    /// <summary>sched.h: a CPU-bound thread that never preempts another on wake-up.</summary>
+    public const int SCHED_BATCH = 3;
+
+    public struct SchedParam
+    {
+        public int Priority;
+    }
+
+    /// <summary>sched_setscheduler(2); pid 0 is the calling thread.</summary>
+    [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
+    public static partial int SchedSetScheduler(int pid, int policy, ref SchedParam param);
 }

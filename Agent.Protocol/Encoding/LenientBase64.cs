@@ -9,8 +9,6 @@ public static class LenientBase64
 {
     public const string InvalidCharacters = "Base64 data contains invalid characters";
 
-    private static readonly SearchValues<byte> Whitespace = SearchValues.Create(" \t\r\n\f\v"u8);
-
     /// <summary>
     /// <see cref="Decode(ReadOnlySpan{byte})"/> of a JSON string, straight from its bytes when the
     /// parser kept them (a guest-file-write payload never becomes a UTF-16 string).
@@ -33,7 +31,7 @@ public static class LenientBase64
         // under glib's rules, so the runtime's vectorized decoder takes it: this scalar loop was a third
         // of the agent's CPU in guest-file-write (bench/README.md). The runtime skips whitespace, which
         // qemu rejects, so input with any goes the slow way, as does anything the runtime refuses.
-        if (text.Length % 4 == 0 && text.IndexOfAny(Whitespace) < 0)
+        if (text.Length % 4 == 0 && !ByteScan.ContainsWhitespace(text))
         {
             int padding = text.Length == 0 ? 0 : text[^1] != '=' ? 0 : text[^2] != '=' ? 1 : 2;
             var decoded = GC.AllocateUninitializedArray<byte>(text.Length / 4 * 3 - padding); // every byte is written

@@ -31,78 +31,68 @@ public static class Replies
     /// </summary>
     public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
     {
-        var line = Line(reply, delimited);
-        if (line.Length <= maxLineBytes) return line;
+        if (LineLength(reply, delimited) <= maxLineBytes) return Line(reply, delimited);
         var tooLong = QmpError.Generic($"the reply would exceed agent.channel.max-reply-bytes ({maxLineBytes})");
-        line = Line(Error(tooLong, reply["id"]), delimited);
-        return line.Length <= maxLineBytes ? line : Line(Error(tooLong, null), delimited);
+        var error = Error(tooLong, reply["id"]);
+        return Line(LineLength(error, delimited) <= maxLineBytes ? error : Error(tooLong, null), delimited);
     }
 
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
     public static byte[] Line(JsonObject reply, bool delimited = false)
     {
-        using var buffer = new ChunkedBuffer();
+        // Measured first, then written straight into the exact array: a large reply (a file read, exec
+        // output) costs its own size once, with no buffer to grow, copy or return (bench/README.md).
+        var line = GC.AllocateUninitializedArray<byte>(checked((int)LineLength(reply, delimited))); // every byte is written
+        var output = new ExactWriter(line);
         if (delimited)
         {
-            buffer.GetSpan(1)[0] = 0xFF;
-            buffer.Advance(1);
+            output.GetSpan(1)[0] = 0xFF;
+            output.Advance(1);
         }
-        JsonWriter.Write(reply, buffer);
-        buffer.GetSpan(1)[0] = (byte)'\n';
-        buffer.Advance(1);
-        return buffer.ToArray();
+        JsonWriter.Write(reply, output);
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+        output.Finish();
+        return line;
     }
 
+    private static long LineLength(JsonObject reply, bool delimited) => (delimited ? 1 : 0) + JsonWriter.Measure(reply) + 1;
+
     /// <summary>
-    /// Pooled 64 KiB chunks, copied once into the exact-size line: a large reply (a file read, exec
-    /// output) costs its own size once, not a doubling buffer's capacity plus a copy (bench/README.md).
+    /// Writes into an array of the measured size. A span asked for near the end may be larger than
+    /// what is left (a writer asks for room for an escape or a number): it is then a scratch buffer,
+    /// copied in by Advance.
     /// </summary>
-    private sealed class ChunkedBuffer : IBufferWriter<byte>, IDisposable
+    private sealed class ExactWriter(byte[] line) : IBufferWriter<byte>
     {
-        private const int ChunkSize = 64 * 1024;
-        private readonly List<(byte[] Array, int Used)> _full = [];
-        private byte[] _current = ArrayPool<byte>.Shared.Rent(256);
-        private int _used;
-        private long _length;
+        private int _at;
+        private byte[]? _scratch;
+        private bool _inScratch;
 
         public void Advance(int count)
         {
-            _used += count;
-            _length += count;
+            if (_inScratch)
+            {
+                _scratch.AsSpan(0, count).CopyTo(line.AsSpan(_at));
+                _inScratch = false;
+            }
+            _at += count;
         }
 
         public Memory<byte> GetMemory(int sizeHint = 0)
         {
             sizeHint = Math.Max(sizeHint, 1);
-            if (_current.Length - _used < sizeHint)
-            {
-                _full.Add((_current, _used));
-                _current = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, ChunkSize));
-                _used = 0;
-            }
-            return _current.AsMemory(_used);
+            if (line.Length - _at >= sizeHint) return line.AsMemory(_at);
+            if (_scratch is null || _scratch.Length < sizeHint) _scratch = new byte[Math.Max(sizeHint, 64)];
+            _inScratch = true;
+            return _scratch;
         }
 
         public Span<byte> GetSpan(int sizeHint = 0) => GetMemory(sizeHint).Span;
 
-        public byte[] ToArray()
+        public void Finish()
         {
-            var line = GC.AllocateUninitializedArray<byte>(checked((int)_length));
-            var at = 0;
-            foreach (var (array, used) in _full)
-            {
-                array.AsSpan(0, used).CopyTo(line.AsSpan(at));
-                at += used;
-            }
-            _current.AsSpan(0, _used).CopyTo(line.AsSpan(at));
-            return line;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (array, _) in _full) ArrayPool<byte>.Shared.Return(array);
-            _full.Clear();
-            ArrayPool<byte>.Shared.Return(_current);
+            if (_at != line.Length) throw new InvalidOperationException($"reply measured {line.Length} bytes, written {_at}");
         }
     }
 }

@@ -18,16 +18,6 @@ internal sealed class JsonParser
     private int _next;
     private string? _error;
 
-    private static readonly System.Buffers.SearchValues<byte> DqStop = StringStops((byte)'"');
-    private static readonly System.Buffers.SearchValues<byte> SqStop = StringStops((byte)'\'');
-
-    // What keeps a string's content off the fast path: escapes and multi-byte sequences.
-    private static readonly System.Buffers.SearchValues<byte> PlainStop =
-        System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\']);
-
-    private static System.Buffers.SearchValues<byte> StringStops(byte quote) =>
-        System.Buffers.SearchValues.Create([.. Enumerable.Range(0x80, 0x80).Select(b => (byte)b), (byte)'\\', quote]);
-
     // Escape-free ASCII strings at least this long stay bytes (JsonString.FromAscii).
     private const int AsciiStringBytes = 1024;
 
@@ -228,7 +218,8 @@ internal sealed class JsonParser
         byte quote = s[0];
         // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
         var content = s[1..^1];
-        if (content.IndexOfAny(PlainStop) < 0)
+        // What keeps it off: escapes and multi-byte sequences.
+        if (ByteScan.IndexOfNonAsciiOr(content, (byte)'\\', (byte)'\\') < 0)
         {
             if (content.Length < AsciiStringBytes) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
             return JsonString.FromAscii(_textIsKept ? _text.AsMemory(token.Start + 1, content.Length) : content.ToArray());
@@ -286,7 +277,7 @@ internal sealed class JsonParser
             else if (s[i] < 0x80)
             {
                 // A run of plain ASCII up to the next escape, quote or multi-byte sequence.
-                int run = s[i..].IndexOfAny(quote == (byte)'"' ? DqStop : SqStop);
+                int run = ByteScan.IndexOfNonAsciiOr(s[i..], (byte)'\\', quote);
                 foreach (byte b in s.Slice(i, run)) sb.Append((char)b);
                 i += run;
             }

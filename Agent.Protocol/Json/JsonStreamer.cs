@@ -52,9 +52,7 @@ public sealed class JsonStreamer
     private int _braces;
     private int _brackets;
 
-    // Bytes that end a run of plain string content, or a run of skipped input in recovery.
-    private static readonly SearchValues<byte> DqSpecial = SearchValues.Create(StopBytes("\"\\"));
-    private static readonly SearchValues<byte> SqSpecial = SearchValues.Create(StopBytes("'\\"));
+    // Bytes that end a run of skipped input in recovery (a run of string content: ByteScan.IndexOfStringStop).
     private static readonly SearchValues<byte> Resync = SearchValues.Create(
         [.. StopBytes("[]{}:,").Where(b => b != (byte)'\t')]);
 
@@ -77,7 +75,7 @@ public sealed class JsonStreamer
             if (_state is State.DqString or State.SqString)
             {
                 var rest = data[i..];
-                int run = rest.IndexOfAny(_state == State.DqString ? DqSpecial : SqSpecial);
+                int run = ByteScan.IndexOfStringStop(rest, _state == State.DqString ? (byte)'"' : (byte)'\'');
                 if (run < 0) run = rest.Length;
                 run = (int)Math.Min(run, MaxTokenBytes + 1 - _tokenLength);
                 if (run > 0)

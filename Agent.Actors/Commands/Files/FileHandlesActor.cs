@@ -17,6 +17,7 @@ namespace Agent.Actors.Commands.Files;
 /// Every open, read, write, seek and close runs on a <see cref="BlockingCallThreads"/> thread (a file on
 /// a hung NFS or FUSE mount must not stop the actor), one call per file at a time in arrival order;
 /// the result comes back through PipeTo(Self), where the handle table changes and the reply is sent.
+/// So the actor itself never blocks, and reference.conf deploys it on the event loop.
 /// </summary>
 public sealed class FileHandlesActor : CommandActor
 {
@@ -51,9 +52,16 @@ public sealed class FileHandlesActor : CommandActor
 
     private sealed record FileCallDone(FileCall Call, object? Result, Exception? Error);
 
-    /// <summary>The next handle; null while qga.state cannot be read, which then fails every open.</summary>
+    /// <summary>
+    /// The next handle; null while qga.state cannot be read, which then fails every open. Opens take
+    /// and commit it on their blocking-call threads (the commit fsyncs), under this lock.
+    /// </summary>
     private PersistentState? _state;
     private string _stateError = "";
+    private readonly object _stateLock = new();
+
+    /// <summary>An open's result: the file and the handle committed for it.</summary>
+    private sealed record Opened(StdioFile File, long Handle);
 
     public FileHandlesActor(string stateDir, FilesSettings settings)
     {
@@ -128,14 +136,17 @@ public sealed class FileHandlesActor : CommandActor
 
     protected override void PreStart()
     {
-        try
+        lock (_stateLock)
         {
-            _state = PersistentState.LoadOrCreate(_stateDir);
-        }
-        catch (PersistentStateException ex)
-        {
-            _stateError = ex.Message;
-            _log.Error(ex, "{0}: {1}", ex.Message, PersistentState.PathIn(_stateDir));
+            try
+            {
+                _state = PersistentState.LoadOrCreate(_stateDir);
+            }
+            catch (PersistentStateException ex)
+            {
+                _stateError = ex.Message;
+                _log.Error(ex, "{0}: {1}", ex.Message, PersistentState.PathIn(_stateDir));
+            }
         }
     }
 
@@ -156,32 +167,41 @@ public sealed class FileHandlesActor : CommandActor
             throw new CommandException($"too many open files: agent.files.max-open-handles ({_settings.MaxOpenHandles}) reached");
 
         _opening++;
-        return (null, () => StdioFile.Open(path, mode), opened => Add((StdioFile)opened));
+        return (null, () => Commit(StdioFile.Open(path, mode)), opened => Add((Opened)opened));
     }
 
-    private JsonValue Add(StdioFile file)
+    /// <summary>Takes the next handle for an opened file and commits the counter to qga.state (blocking-call thread).</summary>
+    private Opened Commit(StdioFile file)
     {
-        if (_state is null)
+        lock (_stateLock)
         {
-            file.Dispose();
-            throw new CommandException(_stateError);
+            if (_state is null)
+            {
+                file.Dispose();
+                throw new CommandException(_stateError);
+            }
+            var handle = _state.FdCounter;
+            // like qemu-ga, the counter moves on even when the commit fails: that number is simply never used
+            _state = new PersistentState(handle + 1);
+            try
+            {
+                _state.Save(_stateDir);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                file.Dispose();
+                _log.Error(ex, "cannot write {0}", PersistentState.PathIn(_stateDir));
+                throw new CommandException("failed to commit persistent state to disk");
+            }
+            return new Opened(file, handle);
         }
-        var handle = _state.FdCounter;
-        // like qemu-ga, the counter moves on even when the commit fails: that number is simply never used
-        _state = new PersistentState(handle + 1);
-        try
-        {
-            _state.Save(_stateDir);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            file.Dispose();
-            _log.Error(ex, "cannot write {0}", PersistentState.PathIn(_stateDir));
-            throw new CommandException("failed to commit persistent state to disk");
-        }
-        _handles.Add(handle, file);
-        _log.Info("guest-file-open, handle: {0}", handle);
-        return new JsonInt(handle);
+    }
+
+    private JsonValue Add(Opened opened)
+    {
+        _handles.Add(opened.Handle, opened.File);
+        _log.Info("guest-file-open, handle: {0}", opened.Handle);
+        return new JsonInt(opened.Handle);
     }
 
     /// <summary>The handle is gone at once; close(2) runs after the calls queued on the file.</summary>
