@@ -14,14 +14,14 @@ public static class OsRelease
     /// <summary>The key/value pairs of the file, or null if it cannot be read, is not UTF-8, or is not a valid key file.</summary>
     public static IReadOnlyDictionary<string, string>? Load(string path)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
+        if (GuestFiles.ReadBytesOrNull(path) is not { } bytes) return null;
         string text;
-        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException) { return null; }
         return Parse(text);
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     /// <summary>Raw values of the "[os-release]" group, GKeyFile rules; null when GKeyFile would fail to load the text.</summary>
     public static IReadOnlyDictionary<string, string>? Parse(string text)
