@@ -22,15 +22,19 @@ public sealed class IdentityActor : CommandActor
         ("VERSION_ID", "version-id"), ("VARIANT", "variant"), ("VARIANT_ID", "variant-id"),
     ];
 
-    private readonly AgentSettings _settings;
     private readonly IKernel _kernel;
     private readonly IClock _clock;
+    private readonly OsReleaseFile? _overrideRelease;
+    private readonly OsReleaseFile _etcRelease;
+    private readonly OsReleaseFile _usrRelease;
 
     public IdentityActor(AgentSettings settings, IKernel kernel, IClock clock)
     {
-        _settings = settings;
         _kernel = kernel;
         _clock = clock;
+        if (settings.Inventory.OsReleaseOverride is { } path) _overrideRelease = new OsReleaseFile(path, clock);
+        _etcRelease = new OsReleaseFile(Path.Join(settings.Paths.Etc, "os-release"), clock);
+        _usrRelease = new OsReleaseFile(Path.Join(settings.Inventory.Usr, "lib", "os-release"), clock);
         Handle("guest-get-osinfo", () => OsInfo());
         Handle("guest-get-host-name", () => HostName());
         Handle("guest-get-timezone", () => Timezone());
@@ -50,12 +54,8 @@ public sealed class IdentityActor : CommandActor
     }
 
     /// <summary>The override alone when set (no fallback, as qemu-ga); else &lt;etc&gt;/os-release, then &lt;usr&gt;/lib/os-release.</summary>
-    private IReadOnlyDictionary<string, string>? ReadOsRelease()
-    {
-        if (_settings.Inventory.OsReleaseOverride is { } path) return OsRelease.Load(path);
-        return OsRelease.Load(Path.Join(_settings.Paths.Etc, "os-release"))
-            ?? OsRelease.Load(Path.Join(_settings.Inventory.Usr, "lib", "os-release"));
-    }
+    private IReadOnlyDictionary<string, string>? ReadOsRelease() =>
+        _overrideRelease is not null ? _overrideRelease.Load() : _etcRelease.Load() ?? _usrRelease.Load();
 
     private JsonValue HostName()
     {
