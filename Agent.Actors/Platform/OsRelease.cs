@@ -127,13 +127,14 @@ public sealed unsafe class OsReleaseFile(string path, IClock clock)
     /// <summary>The values <see cref="OsRelease.Load"/> would return now.</summary>
     public IReadOnlyDictionary<string, string>? Load()
     {
+        // The clock before the statx: a write after the read then gets a ctime of this second or later.
+        var nowSeconds = clock.UnixMicroseconds() / 1_000_000;
         var before = Stat();
         if (before is { } identity && identity == _kept) return _values;
         _kept = null;
         _values = null;
         var bytes = GuestFiles.ReadBytesOrNull(Path);
         var values = bytes is null ? null : OsRelease.Parse(bytes);
-        var nowSeconds = clock.UnixMicroseconds() / 1_000_000;
         if (before is { } b && bytes is not null && (ulong)bytes.Length == b.Size && b.CtimeSec < nowSeconds - 1)
         {
             _kept = b;
