@@ -22,19 +22,15 @@ public sealed class IdentityActor : CommandActor
         ("VERSION_ID", "version-id"), ("VARIANT", "variant"), ("VARIANT_ID", "variant-id"),
     ];
 
+    private readonly AgentSettings _settings;
     private readonly IKernel _kernel;
     private readonly IClock _clock;
-    private readonly OsReleaseFile? _overrideRelease;
-    private readonly OsReleaseFile _etcRelease;
-    private readonly OsReleaseFile _usrRelease;
 
     public IdentityActor(AgentSettings settings, IKernel kernel, IClock clock)
     {
+        _settings = settings;
         _kernel = kernel;
         _clock = clock;
-        if (settings.Inventory.OsReleaseOverride is { } path) _overrideRelease = new OsReleaseFile(path, clock);
-        _etcRelease = new OsReleaseFile(Path.Join(settings.Paths.Etc, "os-release"), clock);
-        _usrRelease = new OsReleaseFile(Path.Join(settings.Inventory.Usr, "lib", "os-release"), clock);
         Handle("guest-get-osinfo", () => OsInfo());
         Handle("guest-get-host-name", () => HostName());
         Handle("guest-get-timezone", () => Timezone());
@@ -53,9 +49,16 @@ public sealed class IdentityActor : CommandActor
         return JsonObject.Of(members.ToArray());
     }
 
+    // Each os-release path with its values, kept while a statx shows the file unchanged (OsReleaseFile).
+    private OsReleaseFile? _overrideRelease, _etcRelease, _usrRelease;
+
     /// <summary>The override alone when set (no fallback, as qemu-ga); else &lt;etc&gt;/os-release, then &lt;usr&gt;/lib/os-release.</summary>
-    private IReadOnlyDictionary<string, string>? ReadOsRelease() =>
-        _overrideRelease is not null ? _overrideRelease.Load() : _etcRelease.Load() ?? _usrRelease.Load();
+    private IReadOnlyDictionary<string, string>? ReadOsRelease()
+    {
+        if (_settings.Inventory.OsReleaseOverride is { } path) return (_overrideRelease ??= new OsReleaseFile(path, _clock)).Load();
+        return (_etcRelease ??= new OsReleaseFile(Path.Join(_settings.Paths.Etc, "os-release"), _clock)).Load()
+            ?? (_usrRelease ??= new OsReleaseFile(Path.Join(_settings.Inventory.Usr, "lib", "os-release"), _clock)).Load();
+    }
 
     private JsonValue HostName()
     {
