@@ -18,41 +18,43 @@ public static class MountTable
     /// <exception cref="MountTableException">neither &lt;procfs&gt;/self/mountinfo nor /self/mounts can be read.</exception>
     public static IReadOnlyList<Mount> Read(string procfs, IFilesystemStats stats)
     {
-        var mountinfo = GuestFiles.Under(procfs, "/self/mountinfo");
-        byte[] data;
-        try { data = GuestFiles.ReadAllBytes(mountinfo); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return FromMounts(procfs, stats); }
+        if (GuestFiles.ReadBytesOrNull(GuestFiles.Under(procfs, "/self/mountinfo")) is not { } data) return FromMounts(procfs, stats);
 
         var mounts = new List<Mount>();
-        foreach (var line in Encoding.Latin1.GetString(data).Split('\n'))
+        var text = Encoding.Latin1.GetString(data);
+        // Fields are cut as spans and only the kept mounts' decoded: most lines (proc, sysfs, tmpfs...) are skipped.
+        Span<Range> f = stackalloc Range[MaxFields];
+        foreach (var lineRange in text.AsSpan().Split('\n'))
         {
             // id parent major:minor root mountpoint [optional fields...] - type source super-options
-            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (f.Length < 5 || !TryDevice(f[2], out var device)) continue;
-            var dash = Array.IndexOf(f, "-", 5);
-            if (dash < 0 || dash + 2 >= f.Length) continue;
-            var type = Decode(f[dash + 1]);
-            var source = Decode(f[dash + 2]);
+            var line = text.AsSpan(lineRange);
+            var count = line.Split(f, ' ', StringSplitOptions.RemoveEmptyEntries);
+            if (count < 5 || !TryDevice(line[f[2]], out var device)) continue;
+            var dash = -1;
+            for (var i = 5; i < count && dash < 0; i++)
+                if (line[f[i]] is "-") dash = i;
+            if (dash < 0 || dash + 2 >= count) continue;
+            // The kernel escapes spaces, so a line has about a dozen fields; past MaxFields the last range
+            // would hold the rest of the line, and such a line is skipped.
+            if (count == MaxFields) continue;
+            var type = Decode(line[f[dash + 1]]);
             if (device.Major == 0)
             {
                 // btrfs reports major 0 for its subvolumes; the source device tells the real one.
-                if (type != "btrfs" || stats.BlockDevice(source) is not { } real) continue;
+                if (type != "btrfs" || stats.BlockDevice(Decode(line[f[dash + 2]])) is not { } real) continue;
                 device = real;
             }
-            Add(mounts, new Mount(Decode(f[4]), type, device));
+            Add(mounts, new Mount(Decode(line[f[4]]), type, device));
         }
         return mounts;
     }
 
+    private const int MaxFields = 64;
+
     private static IReadOnlyList<Mount> FromMounts(string procfs, IFilesystemStats stats)
     {
         var path = GuestFiles.Under(procfs, "/self/mounts");
-        byte[] data;
-        try { data = GuestFiles.ReadAllBytes(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MountTableException($"failed to open mtab file: '{path}'");
-        }
+        var data = GuestFiles.ReadBytesOrNull(path) ?? throw new MountTableException($"failed to open mtab file: '{path}'");
         var mounts = new List<Mount>();
         foreach (var line in Encoding.Latin1.GetString(data).Split('\n'))
         {
@@ -74,19 +76,22 @@ public static class MountTable
         mounts.Add(mount);
     }
 
-    private static bool TryDevice(string text, out DeviceNumber device)
+    private static bool TryDevice(ReadOnlySpan<char> text, out DeviceNumber device)
     {
         device = default;
         var colon = text.IndexOf(':');
-        if (colon <= 0 || !uint.TryParse(text.AsSpan(0, colon), out var major) || !uint.TryParse(text.AsSpan(colon + 1), out var minor))
+        if (colon <= 0 || !uint.TryParse(text[..colon], out var major) || !uint.TryParse(text[(colon + 1)..], out var minor))
             return false;
         device = new DeviceNumber(major, minor);
         return true;
     }
 
     /// <summary>The kernel's octal escapes (\040 space, \011 tab, \012 newline, \134 backslash) and "\\", then UTF-8.</summary>
-    public static string Decode(string latin1)
+    public static string Decode(string latin1) => Decode(latin1.AsSpan());
+
+    private static string Decode(ReadOnlySpan<char> latin1)
     {
+        if (!latin1.ContainsAnyExceptInRange((char)0x20, (char)0x7E) && !latin1.Contains('\\')) return latin1.ToString();
         var bytes = new List<byte>(latin1.Length);
         for (var i = 0; i < latin1.Length; i++)
         {

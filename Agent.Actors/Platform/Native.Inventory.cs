@@ -53,6 +53,12 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "getifaddrs", SetLastError = true)]
     internal static partial int GetIfAddrs(out IfAddrs* list);
 
+    internal const int SockDgram = 2;
+    internal const int SockCloexec = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "socket", SetLastError = true)]
+    internal static partial int Socket(int domain, int type, int protocol);
+
     [LibraryImport("libc", EntryPoint = "freeifaddrs")]
     internal static partial void FreeIfAddrs(IfAddrs* list);
 

@@ -12,16 +12,19 @@ public static class OsRelease
     private const string Group = "os-release";
 
     /// <summary>The key/value pairs of the file, or null if it cannot be read, is not UTF-8, or is not a valid key file.</summary>
-    public static IReadOnlyDictionary<string, string>? Load(string path)
+    public static IReadOnlyDictionary<string, string>? Load(string path) =>
+        GuestFiles.ReadBytesOrNull(path) is { } bytes ? Parse(bytes) : null;
+
+    /// <summary>The values of the file's bytes; null when they are not UTF-8 or not a valid key file.</summary>
+    public static IReadOnlyDictionary<string, string>? Parse(byte[] bytes)
     {
-        byte[] bytes;
-        try { bytes = File.ReadAllBytes(path); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
         string text;
-        try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes); }
+        try { text = StrictUtf8.GetString(bytes); }
         catch (DecoderFallbackException) { return null; }
         return Parse(text);
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     /// <summary>Raw values of the "[os-release]" group, GKeyFile rules; null when GKeyFile would fail to load the text.</summary>
     public static IReadOnlyDictionary<string, string>? Parse(string text)
@@ -91,5 +94,63 @@ public static class OsRelease
             sb.Append(c);
         }
         return sb.ToString();
+    }
+}
+
+/// <summary>
+/// One os-release path whose parsed values are kept while the file provably has not changed: a statx
+/// (one call, where reading costs open, two reads and close, then the parse) must show the same
+/// device, inode, size, mtime and ctime as before the kept read. Every write or rename sets ctime to
+/// the current time, so values are kept only when the read got the whole file and its ctime is
+/// seconds older than the read (a write right after it in the same clock tick would leave ctime as
+/// it was). Anything else (not a regular file, a ctime in the future) is read every time, as qemu-ga
+/// does (qga/commands-posix.c, ga_parse_osrelease).
+/// </summary>
+public sealed unsafe class OsReleaseFile(string path, IClock clock)
+{
+    private readonly record struct Identity(uint DevMajor, uint DevMinor, ulong Inode, ulong Size, long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec);
+
+    private const int StatxInoOffset = 0x20;
+    private const int StatxSizeOffset = 0x28;
+    private const int StatxCtimeOffset = 0x60;
+    private const int StatxMtimeOffset = 0x70;
+    private const int StatxDevMajorOffset = 0x88;
+    private const int StatxDevMinorOffset = 0x8c;
+    private const uint StatxBasicStats = 0x7ff;
+    private const ushort RegularFileType = 0x8000;
+
+    private Identity? _kept;
+    private IReadOnlyDictionary<string, string>? _values;
+
+    public string Path { get; } = path;
+
+    /// <summary>The values <see cref="OsRelease.Load"/> would return now.</summary>
+    public IReadOnlyDictionary<string, string>? Load()
+    {
+        // The clock before the statx: a write after the read then gets a ctime of this second or later.
+        var nowSeconds = clock.UnixMicroseconds() / 1_000_000;
+        var before = Stat();
+        if (before is { } identity && identity == _kept) return _values;
+        _kept = null;
+        _values = null;
+        var bytes = GuestFiles.ReadBytesOrNull(Path);
+        var values = bytes is null ? null : OsRelease.Parse(bytes);
+        if (before is { } b && bytes is not null && (ulong)bytes.Length == b.Size && b.CtimeSec < nowSeconds - 1)
+        {
+            _kept = b;
+            _values = values;
+        }
+        return values;
+    }
+
+    private Identity? Stat()
+    {
+        var buf = stackalloc byte[Native.StatxBufferSize];
+        if (Native.Statx(Native.AtFdCwd, Path, 0, StatxBasicStats, buf) != 0) return null;
+        if ((*(ushort*)(buf + Native.StatxModeOffset) & Native.FileTypeMask) != RegularFileType) return null;
+        return new Identity(
+            *(uint*)(buf + StatxDevMajorOffset), *(uint*)(buf + StatxDevMinorOffset), *(ulong*)(buf + StatxInoOffset),
+            *(ulong*)(buf + StatxSizeOffset), *(long*)(buf + StatxMtimeOffset), *(uint*)(buf + StatxMtimeOffset + 8),
+            *(long*)(buf + StatxCtimeOffset), *(uint*)(buf + StatxCtimeOffset + 8));
     }
 }

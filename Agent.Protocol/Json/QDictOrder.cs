@@ -12,6 +12,19 @@ public static class QDictOrder
     /// <summary>The bucket of a key: tdb_hash over its (modified) UTF-8 bytes, modulo 512.</summary>
     public static int Bucket(string key)
     {
+        // Member names are ASCII (1..0x7F): their modified UTF-8 is the chars themselves, hashed without encoding.
+        uint ascii = unchecked(0x238F13AFu * (uint)key.Length);
+        for (int i = 0; i < key.Length; i++)
+        {
+            uint c = key[i];
+            if (c - 1 >= 0x7F) return EncodedBucket(key);
+            ascii = unchecked(ascii + (c << (i * 5 % 24)));
+        }
+        return (int)(unchecked(1103515243u * ascii + 12345u) % Buckets);
+    }
+
+    private static int EncodedBucket(string key)
+    {
         Span<byte> stack = stackalloc byte[128];
         int max = key.Length * 3;
         var bytes = max <= stack.Length ? stack : new byte[max];

@@ -17,9 +17,21 @@ public sealed class FakeClock(long unixMicroseconds, LocalZone zone) : IClock
     public LocalZone CurrentZone() => zone;
 }
 
+/// <summary>getifaddrs entries, and SIOCGIFHWADDR answers per device (an alias asks for its device, as in the kernel).</summary>
 public sealed class FakeInterfaces(params InterfaceAddress[] addresses) : INetworkInterfaces
 {
+    public Dictionary<string, byte[]> HardwareAddresses { get; } = new();
+    public List<string> HardwareAddressCalls { get; } = [];
+
     public IReadOnlyList<InterfaceAddress> List() => addresses;
+
+    public bool TryHardwareAddress(string name, Span<byte> address)
+    {
+        HardwareAddressCalls.Add(name);
+        if (!HardwareAddresses.TryGetValue(name.Split(':')[0], out var octets)) return false;
+        octets.AsSpan(0, 6).CopyTo(address);
+        return true;
+    }
 }
 
 /// <summary>statvfs answers per mountpoint; a mountpoint in <see cref="Hung"/> blocks until released, like a dead NFS server.</summary>

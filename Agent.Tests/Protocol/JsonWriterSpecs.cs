@@ -78,6 +78,22 @@ public class JsonWriterSpecs
         Assert.Equal("{\"a\": 2, \"b\": 1}", JsonWriter.ToJson(JsonObject.Of(("b", new JsonInt(1)), ("a", new JsonInt(2)))));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("return")]
+    [InlineData("success-response")]
+    [InlineData("a\u0000b")]
+    [InlineData("caf\u00e9")]
+    [InlineData("\U0001F600x")]
+    [InlineData("\u007F~")]
+    public void A_bucket_is_tdb_hash_of_the_modified_utf8_bytes_modulo_512(string key)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(key).SelectMany(b => b == 0 ? new byte[] { 0xC0, 0x80 } : [b]).ToArray();
+        uint value = unchecked(0x238F13AFu * (uint)bytes.Length);
+        for (int i = 0; i < bytes.Length; i++) value = unchecked(value + ((uint)bytes[i] << (i * 5 % 24)));
+        Assert.Equal((int)(unchecked(1103515243u * value + 12345u) % 512), QDictOrder.Bucket(key));
+    }
+
     [Fact]
     public void Within_one_bucket_the_newest_member_comes_first()
     {

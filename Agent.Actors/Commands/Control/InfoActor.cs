@@ -25,9 +25,15 @@ public sealed class InfoActor : CommandActor
         Handle<GuestInfoArguments>(_ => Info());
     }
 
-    private JsonValue Info()
+    // The reply depends only on the registered commands, the policy and the freeze state, none of
+    // which changes but the last: one value per state, built on first use.
+    private JsonValue? _thawedInfo, _frozenInfo;
+
+    private JsonValue Info() =>
+        _freeze.Frozen ? _frozenInfo ??= BuildInfo(frozen: true) : _thawedInfo ??= BuildInfo(frozen: false);
+
+    private JsonValue BuildInfo(bool frozen)
     {
-        var frozen = _freeze.Frozen;
         return JsonObject.Of(
             ("version", new JsonString(Version)),
             ("supported_commands", new JsonArray(_registered.Select(c => (JsonValue)JsonObject.Of(

@@ -41,56 +41,84 @@ public sealed class NetworkActor(AgentSettings settings, INetworkInterfaces inte
         catch (PlatformException ex) { throw new CommandException($"getifaddrs failed: {ex.Message}"); }
 
         var entries = new List<InterfaceEntry>();
-        string[]? netDev = null;
+        string? netDev = null;
         foreach (var ifa in list)
         {
-            var entry = entries.Find(e => e.Name == ifa.Name);
+            var entry = Find(entries, ifa.Name);
             if (entry is null) entries.Add(entry = new InterfaceEntry(ifa.Name, HardwareAddress(ifa.Name)));
             if (ifa.Address is null || ifa.Family is not (AddressFamily.InterNetwork or AddressFamily.InterNetworkV6)) continue;
             entry.Addresses.Add(JsonObject.Of(
                 ("ip-address", new JsonString(InetAddress.Format(ifa.Address))),
-                ("ip-address-type", new JsonString(ifa.Family == AddressFamily.InterNetwork ? "ipv4" : "ipv6")),
+                ("ip-address-type", ifa.Family == AddressFamily.InterNetwork ? Ipv4Type : Ipv6Type),
                 ("prefix", new JsonInt(ifa.Prefix))));
-            entry.Statistics ??= Statistics(netDev ??= ReadLines(GuestFiles.Under(settings.Paths.Procfs, "/net/dev")), ifa.Name);
+            entry.Statistics ??= Statistics(netDev ??= GuestFiles.ReadOrNull(GuestFiles.Under(settings.Paths.Procfs, "/net/dev")) ?? "", ifa.Name);
         }
-        return new JsonArray(entries.Select(e => (JsonValue)JsonObject.Of(
-            ("name", new JsonString(e.Name)),
-            ("hardware-address", e.HardwareAddress is null ? null : new JsonString(e.HardwareAddress)),
-            ("ip-addresses", e.Addresses.Count == 0 ? null : new JsonArray(e.Addresses.ToArray())),
-            ("statistics", e.Statistics))).ToArray());
+        var items = new JsonValue[entries.Count];
+        for (var i = 0; i < items.Length; i++)
+        {
+            var e = entries[i];
+            items[i] = JsonObject.Of(
+                ("name", new JsonString(e.Name)),
+                ("hardware-address", e.HardwareAddress is null ? null : new JsonString(e.HardwareAddress)),
+                ("ip-addresses", e.Addresses.Count == 0 ? null : new JsonArray(e.Addresses.ToArray())),
+                ("statistics", e.Statistics));
+        }
+        return new JsonArray(items);
     }
 
-    /// <summary>
-    /// What SIOCGIFHWADDR reports, read from sysfs: the device of an alias (eth0:1 → eth0), its
-    /// first six octets, and zeros for devices without a link-layer address (lo, tun). A device
-    /// that has gone away has no address, as the ioctl then fails.
-    /// </summary>
+    private static readonly JsonString Ipv4Type = new("ipv4");
+    private static readonly JsonString Ipv6Type = new("ipv6");
+
+    private static InterfaceEntry? Find(List<InterfaceEntry> entries, string name)
+    {
+        foreach (var e in entries)
+            if (e.Name == name) return e;
+        return null;
+    }
+
+    /// <summary>The SIOCGIFHWADDR octets as qemu prints them (%02x, colon-separated); null when the ioctl fails.</summary>
     private string? HardwareAddress(string name)
     {
-        var device = name.Split(':')[0];
-        var text = GuestFiles.ReadOrNull(GuestFiles.Under(settings.Paths.Sysfs, $"/class/net/{device}/address"));
-        if (text is null) return null;
-        var octets = text.Trim().Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(o => byte.TryParse(o, NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var b) ? b : (byte)0)
-            .Concat(Enumerable.Repeat((byte)0, 6)).Take(6);
-        return string.Join(':', octets.Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        Span<byte> octets = stackalloc byte[6];
+        if (!interfaces.TryHardwareAddress(name, octets)) return null;
+        Span<char> text = stackalloc char[17];
+        for (var i = 0; i < 6; i++)
+        {
+            if (i > 0) text[3 * i - 1] = ':';
+            text[3 * i] = LowerHex[octets[i] >> 4];
+            text[3 * i + 1] = LowerHex[octets[i] & 0xF];
+        }
+        return new string(text);
     }
 
-    private static string[] ReadLines(string path) => GuestFiles.ReadOrNull(path)?.Split('\n') ?? [];
+    private const string LowerHex = "0123456789abcdef";
 
     /// <summary>The /proc/net/dev line "name: rx(8 columns) tx(8 columns)"; alias names never match.</summary>
-    private static JsonObject? Statistics(string[] netDev, string name)
+    private static JsonObject? Statistics(string netDev, string name)
     {
-        foreach (var raw in netDev)
+        Span<long> v = stackalloc long[16];
+        foreach (var range in netDev.AsSpan().Split('\n'))
         {
-            var line = raw.TrimStart();
+            var line = netDev.AsSpan(range).TrimStart();
             var colon = line.IndexOf(':');
             if (colon != name.Length || !line.StartsWith(name, StringComparison.Ordinal)) continue;
-            var fields = line[(colon + 1)..].Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length < 16 || !fields.Take(16).All(f => long.TryParse(f, out _))) continue;
-            var v = fields.Select(long.Parse).ToArray();
-            long[] picked = [v[0], v[1], v[2], v[3], v[8], v[9], v[10], v[11]];
-            return JsonObject.Of(StatisticsMembers.Zip(picked, (m, x) => (m, (JsonValue?)new JsonInt(x))).ToArray());
+            var rest = line[(colon + 1)..];
+            var count = 0;
+            for (; count < 16; count++)
+            {
+                rest = rest.TrimStart(" \t");
+                var end = rest.IndexOfAny(' ', '\t');
+                if (rest.IsEmpty || !long.TryParse(end < 0 ? rest : rest[..end], NumberStyles.Integer, CultureInfo.InvariantCulture, out v[count])) break;
+                rest = end < 0 ? default : rest[end..];
+            }
+            if (count < 16) continue;
+            return new JsonObject(
+            [
+                new(StatisticsMembers[0], new JsonInt(v[0])), new(StatisticsMembers[1], new JsonInt(v[1])),
+                new(StatisticsMembers[2], new JsonInt(v[2])), new(StatisticsMembers[3], new JsonInt(v[3])),
+                new(StatisticsMembers[4], new JsonInt(v[8])), new(StatisticsMembers[5], new JsonInt(v[9])),
+                new(StatisticsMembers[6], new JsonInt(v[10])), new(StatisticsMembers[7], new JsonInt(v[11])),
+            ]);
         }
         return null;
     }

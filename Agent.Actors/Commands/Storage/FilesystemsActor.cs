@@ -17,7 +17,7 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
     public static Props Props(AgentSettings settings, IFilesystemStats stats) =>
         Akka.Actor.Props.Create(() => new FilesystemsActor(settings, stats));
 
-    private sealed record UsageMeasured(long Request, string Mountpoint, FilesystemUsage? Usage);
+    private sealed record UsageMeasured(string Mountpoint, FilesystemUsage? Usage);
 
     private sealed record UsageDeadline(long Request);
 
@@ -36,7 +36,8 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
     private readonly IFilesystemStats _stats;
     private readonly BlockDevices _devices;
     private readonly Dictionary<long, PendingReply> _pending = new();
-    private readonly Dictionary<string, Task<FilesystemUsage?>> _statvfsInFlight = new();
+    // Mountpoints whose statvfs is running, with the requests waiting for it.
+    private readonly Dictionary<string, List<long>> _statvfsInFlight = new();
     private readonly BlockingCallThreads _statvfsThreads = new("statvfs", maxIdle: 4);
     private long _nextRequest;
 
@@ -78,13 +79,26 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
         }
         var request = ++_nextRequest;
         _pending[request] = pending;
+        var self = Self;
         foreach (var mountpoint in mountpoints)
         {
-            if (!_statvfsInFlight.TryGetValue(mountpoint, out var statvfs))
-                _statvfsInFlight[mountpoint] = statvfs = _statvfsThreads.Run(() => _stats.Usage(mountpoint));
-            statvfs.PipeTo(Self,
-                success: u => new UsageMeasured(request, mountpoint, u),
-                failure: _ => new UsageMeasured(request, mountpoint, null));
+            if (_statvfsInFlight.TryGetValue(mountpoint, out var waiting))
+            {
+                // Still hanging (or answering another request): wait for that call; forget requests already answered.
+                waiting.RemoveAll(r => !_pending.ContainsKey(r));
+                waiting.Add(request);
+                continue;
+            }
+            _statvfsInFlight[mountpoint] = [request];
+            // The thread tells the loop itself: no continuation hops through the thread pool on the way back.
+            _statvfsThreads.Run(() =>
+            {
+                FilesystemUsage? usage;
+                try { usage = _stats.Usage(mountpoint); }
+                catch (Exception) { usage = null; }
+                self.Tell(new UsageMeasured(mountpoint, usage));
+                return true;
+            });
         }
         Timers.StartSingleTimer(request, new UsageDeadline(request), _settings.Inventory.StatvfsTimeout);
     }
@@ -93,13 +107,16 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
 
     private void OnUsage(UsageMeasured m)
     {
-        if (_statvfsInFlight.TryGetValue(m.Mountpoint, out var t) && t.IsCompleted) _statvfsInFlight.Remove(m.Mountpoint);
-        if (!_pending.TryGetValue(m.Request, out var p)) return;
-        p.Usages[m.Mountpoint] = m.Usage;
-        if (p.Usages.Count < p.Awaited) return;
-        _pending.Remove(m.Request);
-        Timers.Cancel(m.Request);
-        Reply(p);
+        if (!_statvfsInFlight.Remove(m.Mountpoint, out var waiting)) return;
+        foreach (var request in waiting)
+        {
+            if (!_pending.TryGetValue(request, out var p)) continue;
+            p.Usages[m.Mountpoint] = m.Usage;
+            if (p.Usages.Count < p.Awaited) continue;
+            _pending.Remove(request);
+            Timers.Cancel(request);
+            Reply(p);
+        }
     }
 
     /// <summary>One entry per mount, in reverse mount order (qemu prepends; libvirt reverses back).</summary>

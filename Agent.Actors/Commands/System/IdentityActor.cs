@@ -41,12 +41,15 @@ public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock
         return JsonObject.Of(members.ToArray());
     }
 
+    // Each os-release path with its values, kept while a statx shows the file unchanged (OsReleaseFile).
+    private OsReleaseFile? _overrideRelease, _etcRelease, _usrRelease;
+
     /// <summary>The override alone when set (no fallback, as qemu-ga); else &lt;etc&gt;/os-release, then &lt;usr&gt;/lib/os-release.</summary>
     private IReadOnlyDictionary<string, string>? ReadOsRelease()
     {
-        if (_settings.Inventory.OsReleaseOverride is { } path) return OsRelease.Load(path);
-        return OsRelease.Load(Path.Join(_settings.Paths.Etc, "os-release"))
-            ?? OsRelease.Load(Path.Join(_settings.Inventory.Usr, "lib", "os-release"));
+        if (_settings.Inventory.OsReleaseOverride is { } path) return (_overrideRelease ??= new OsReleaseFile(path, _clock)).Load();
+        return (_etcRelease ??= new OsReleaseFile(Path.Join(_settings.Paths.Etc, "os-release"), _clock)).Load()
+            ?? (_usrRelease ??= new OsReleaseFile(Path.Join(_settings.Inventory.Usr, "lib", "os-release"), _clock)).Load();
     }
 
     private JsonValue HostName()

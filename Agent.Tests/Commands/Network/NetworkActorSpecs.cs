@@ -33,16 +33,21 @@ public sealed class NetworkActorSpecs(ITestOutputHelper output) : FamilySpec(out
     [Fact]
     public async Task Interfaces_carry_hardware_addresses_always_and_addresses_and_statistics_only_with_ips()
     {
-        _tree.File("sys/class/net/lo/address", "00:00:00:00:00:00\n")
-             .File("sys/class/net/eth0/address", "52:54:00:AB:cd:01\n")
-             .File("sys/class/net/ifb0/address", "0e:47:08:7e:b1:01\n")
-             .File("sys/class/net/wg0/address", "\n")
-             .File("proc/net/dev", NetDev);
+        _tree.File("proc/net/dev", NetDev);
         var interfaces = new FakeInterfaces(
             Packet("lo"), Packet("eth0"), Packet("ifb0"), Packet("wg0"),
             Ip("lo", "127.0.0.1", 8), Ip("eth0", "192.168.1.10", 24), Ip("eth0:1", "10.0.0.5", 8),
             Ip("wg0", "10.1.0.1", 32), Ip("lo", "::1", 128), Ip("eth0", "fe80::5054:ff:feab:cd01", 64),
-            Ip("eth0", "2001:db8::10", 64), Packet("gone0"));
+            Ip("eth0", "2001:db8::10", 64), Packet("gone0"))
+        {
+            HardwareAddresses =
+            {
+                ["lo"] = [0, 0, 0, 0, 0, 0],
+                ["eth0"] = [0x52, 0x54, 0x00, 0xAB, 0xcd, 0x01],
+                ["ifb0"] = [0x0e, 0x47, 0x08, 0x7e, 0xb1, 0x01],
+                ["wg0"] = [0, 0, 0, 0, 0, 0],
+            },
+        };
 
         var reply = await Succeeds(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), interfaces)), "guest-network-get-interfaces");
 
@@ -64,11 +69,58 @@ public sealed class NetworkActorSpecs(ITestOutputHelper output) : FamilySpec(out
               "ip-addresses":[{"ip-address":"10.0.0.5","ip-address-type":"ipv4","prefix":8}]},
              {"name":"gone0"}]
             """), Json.Text(reply));
+        Assert.Equal(["lo", "eth0", "ifb0", "wg0", "eth0:1", "gone0"], interfaces.HardwareAddressCalls);
+    }
+
+    [Fact]
+    public void Real_SIOCGIFHWADDR_reports_loopback_as_zeros_and_fails_for_a_missing_device()
+    {
+        Span<byte> octets = [1, 2, 3, 4, 5, 6];
+        Assert.True(LinuxNetworkInterfaces.Instance.TryHardwareAddress("lo", octets));
+        Assert.Equal(new byte[6], octets.ToArray());
+        Assert.False(LinuxNetworkInterfaces.Instance.TryHardwareAddress("nosuchdev0", octets));
+        Assert.False(LinuxNetworkInterfaces.Instance.TryHardwareAddress("a-name-longer-than-ifnamsiz", octets));
+    }
+
+    [Fact]
+    public void Real_SIOCGIFHWADDR_agrees_with_sysfs_for_every_device()
+    {
+        var octets = new byte[6];
+        foreach (var dir in new DirectoryInfo("/sys/class/net").EnumerateDirectories())
+        {
+            var text = File.ReadAllText(Path.Join(dir.FullName, "address")).Trim();
+            Assert.True(LinuxNetworkInterfaces.Instance.TryHardwareAddress(dir.Name, octets), dir.Name);
+            var expected = (text.Length == 0 ? [] : text.Split(':')).Select(o => Convert.ToByte(o, 16)).Concat(new byte[6]).Take(6).ToArray();
+            Assert.Equal(expected, octets);
+        }
+    }
+
+    [Fact]
+    public async Task Interfaces_whose_statistics_line_is_malformed_have_none()
+    {
+        _tree.File("proc/net/dev", """
+            Inter-|   Receive                                                |  Transmit
+             face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+              eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15
+              eth1: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 x 16
+              eth2:1	2 3 4 5 6 7 8 9 10 11 12 13 14 15 16
+            """);
+        var interfaces = new FakeInterfaces(Ip("eth0", "10.0.0.1", 8), Ip("eth1", "10.0.0.2", 8), Ip("eth2", "10.0.0.3", 8));
+
+        var reply = await Succeeds(Sys.ActorOf(NetworkActor.Props(SettingsFor(_tree), interfaces)), "guest-network-get-interfaces");
+
+        Assert.Equal(Json.Canonical("""
+            [{"name":"eth0","ip-addresses":[{"ip-address":"10.0.0.1","ip-address-type":"ipv4","prefix":8}]},
+             {"name":"eth1","ip-addresses":[{"ip-address":"10.0.0.2","ip-address-type":"ipv4","prefix":8}]},
+             {"name":"eth2","ip-addresses":[{"ip-address":"10.0.0.3","ip-address-type":"ipv4","prefix":8}],
+              "statistics":{"rx-bytes":1,"rx-packets":2,"rx-errs":3,"rx-dropped":4,"tx-bytes":9,"tx-packets":10,"tx-errs":11,"tx-dropped":12}}]
+            """), Json.Text(reply));
     }
 
     private sealed class FailingInterfaces : INetworkInterfaces
     {
         public IReadOnlyList<InterfaceAddress> List() => throw new PlatformException("Too many open files");
+        public bool TryHardwareAddress(string name, Span<byte> address) => false;
     }
 
     [Fact]

@@ -162,6 +162,55 @@ public sealed class IdentityActorSpecs(ITestOutputHelper output) : FamilySpec(ou
         Assert.Equal(new JsonInt((long)TimeZoneInfo.Local.GetUtcOffset(DateTime.UtcNow).TotalSeconds), zone["offset"]);
     }
 
+    private static FakeClock ClockAt(DateTime utc) =>
+        new((utc - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerMicrosecond, new LocalZone("UTC", 0));
+
+    [Fact]
+    public void Os_release_is_parsed_again_only_when_statx_shows_a_change()
+    {
+        _tree.File("etc/os-release", "ID=debian\nVERSION_ID=12\n");
+        // The file was written seconds before "now": its values may be kept.
+        var file = new OsReleaseFile(_tree.Path("etc/os-release"), ClockAt(DateTime.UtcNow.AddSeconds(10)));
+
+        var first = file.Load();
+        Assert.Equal("12", first!["VERSION_ID"]);
+        Assert.Same(first, file.Load());
+
+        // Rewritten in place with another size, then replaced through a rename (new inode, same size).
+        File.WriteAllText(_tree.Path("etc/os-release"), "ID=debian\nVERSION_ID=13.1\n");
+        var second = file.Load();
+        Assert.Equal("13.1", second!["VERSION_ID"]);
+        _tree.File("etc/os-release.new", "ID=debian\nVERSION_ID=14.1\n");
+        File.Move(_tree.Path("etc/os-release.new"), _tree.Path("etc/os-release"), overwrite: true);
+        Assert.Equal("14.1", file.Load()!["VERSION_ID"]);
+
+        // Removed: nothing, as a read would give; written again: read again.
+        File.Delete(_tree.Path("etc/os-release"));
+        Assert.Null(file.Load());
+        _tree.File("etc/os-release", "ID=arch\n");
+        Assert.Equal("arch", file.Load()!["ID"]);
+    }
+
+    [Fact]
+    public void Os_release_changed_within_the_last_second_is_read_on_every_call()
+    {
+        // A write right after the read could land in the same clock tick and leave ctime as it was.
+        _tree.File("etc/os-release", "ID=debian\n");
+        var file = new OsReleaseFile(_tree.Path("etc/os-release"), ClockAt(DateTime.UtcNow));
+        var first = file.Load();
+        Assert.Equal("debian", first!["ID"]);
+        Assert.NotSame(first, file.Load());
+    }
+
+    [Fact]
+    public void Os_release_that_is_not_a_regular_file_is_read_on_every_call()
+    {
+        // /proc/self/environ changes without a ctime of its own and reports size 0.
+        var file = new OsReleaseFile("/proc/self/environ", ClockAt(DateTime.UtcNow.AddDays(1)));
+        Assert.NotSame(file.Load(), file.Load());
+        Assert.Null(new OsReleaseFile(_tree.Root, ClockAt(DateTime.UtcNow.AddDays(1))).Load());
+    }
+
     public new void Dispose()
     {
         _tree.Dispose();
