@@ -5,7 +5,9 @@ Usage: bench/startup.py [--starts 15] NAME='ARGV with {sock} and {dir}' ...
 e.g.   bench/startup.py agent='out/aot/Agent.Host -m unix-listen -p {sock} -t {dir}' \
                         bare='out/bare/BareHosting {sock}' qemu-ga='/usr/sbin/qemu-ga -m unix-listen -p {sock} -t {dir}'
 Startup = spawn to the first guest-ping reply on the unix socket (connect retried every 0.1 ms);
-RSS idle = VmRSS 2 s after that reply. Each round starts every binary once, in rotating order, so a
+RSS idle = VmRSS 2 s after that reply. CPU = the process's CPU time when the first reply is read
+(sum of /proc/PID/task/*/schedstat, ns resolution) and faults = its minor page faults then: both are
+what a start costs regardless of the machine's load (compare them when the load is high). Each round starts every binary once, in rotating order, so a
 change in the machine's load hits all alike. Prints medians (and min/max) and the load average.
 """
 import argparse, json, os, shlex, shutil, socket, statistics, subprocess, tempfile, time
@@ -35,9 +37,24 @@ def start(argv, sock, cpu):
             break
         reply += chunk
     elapsed = time.perf_counter() - t0
+    cpu_ms, minflt = cost(proc.pid)
     if reply.strip() != b'{"return": {}}':
         raise RuntimeError(f"{argv[0]}: first ping answered {reply!r}")
-    return proc, s, elapsed
+    return proc, s, elapsed, cpu_ms, minflt
+
+
+def cost(pid):
+    """CPU ms of the live threads and minor faults of the process, now."""
+    ns = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                ns += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass
+    with open(f"/proc/{pid}/stat") as f:
+        minflt = int(f.read().rsplit(")", 1)[1].split()[7])
+    return ns / 1e6, minflt
 
 
 def rss(pid):
@@ -58,7 +75,7 @@ def main():
     cpu = None if args.cpu < 0 else args.cpu
     named = [b.split("=", 1) for b in args.binaries]
     work = tempfile.mkdtemp(prefix="startup-")
-    samples = {name: {"startup_ms": [], "rss_mb": []} for name, _ in named}
+    samples = {name: {"startup_ms": [], "rss_mb": [], "cpu_ms": [], "minflt": []} for name, _ in named}
     load_before = os.getloadavg()[0]
     try:
         for i in range(args.starts):
@@ -68,10 +85,12 @@ def main():
                 os.makedirs(d)
                 sock = os.path.join(d, "sock")
                 argv = [a.format(sock=sock, dir=d) for a in shlex.split(template)]
-                proc, s, elapsed = start(argv, sock, cpu)
+                proc, s, elapsed, cpu_ms, minflt = start(argv, sock, cpu)
                 time.sleep(2)
                 samples[name]["startup_ms"].append(elapsed * 1e3)
                 samples[name]["rss_mb"].append(rss(proc.pid))
+                samples[name]["cpu_ms"].append(cpu_ms)
+                samples[name]["minflt"].append(minflt)
                 s.close()
                 proc.terminate()
                 try:
@@ -83,11 +102,13 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     load_after = os.getloadavg()[0]
     print(f"load average {load_before:.1f} before, {load_after:.1f} after; {args.starts} cold starts each, interleaved")
-    print(f"{'binary':<12} {'startup median (min-max)':>28} {'RSS idle median (min-max)':>30}")
+    print(f"{'binary':<12} {'startup median (min-max)':>28} {'RSS idle median (min-max)':>30} "
+          f"{'CPU to 1st reply':>18} {'minor faults':>13}")
     for name, s in samples.items():
-        st, r = s["startup_ms"], s["rss_mb"]
+        st, r, c, m = s["startup_ms"], s["rss_mb"], s["cpu_ms"], s["minflt"]
         print(f"{name:<12} {statistics.median(st):>10.1f} ms ({min(st):.1f}-{max(st):.1f}) "
-              f"{statistics.median(r):>10.1f} MB ({min(r):.1f}-{max(r):.1f})")
+              f"{statistics.median(r):>10.1f} MB ({min(r):.1f}-{max(r):.1f}) "
+              f"{statistics.median(c):>12.1f} ms {statistics.median(m):>13.0f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"load": [load_before, load_after], "samples": samples}, f, indent=1)

@@ -9,6 +9,8 @@ namespace Agent.Actors.Memory;
 /// message stayed resident for good (bench/README.md, "Memory"). Every check interval: when at least
 /// the configured bytes were allocated since the last reclaim and the agent allocated little in the
 /// last interval (the burst is over), run one aggressive full collection, which also decommits.
+/// Once, <see cref="MemorySettings.AfterStart"/> after start, the same collection for the start's own
+/// garbage.
 /// </summary>
 public sealed class MemoryReclaimer : UntypedActor, IWithTimers
 {
@@ -16,6 +18,12 @@ public sealed class MemoryReclaimer : UntypedActor, IWithTimers
     {
         public static readonly Check Instance = new();
         private Check() { }
+    }
+
+    private sealed class Started
+    {
+        public static readonly Started Instance = new();
+        private Started() { }
     }
 
     // Allocation within one interval below this counts as quiet (pings and status polls stay below it).
@@ -35,15 +43,31 @@ public sealed class MemoryReclaimer : UntypedActor, IWithTimers
     {
         if (_settings.ReclaimAfter > 0)
             Timers.StartPeriodicTimer("check", Check.Instance, _settings.CheckInterval);
+        if (_settings.AfterStart > TimeSpan.Zero)
+            Timers.StartSingleTimer("after-start", Started.Instance, _settings.AfterStart);
     }
 
     protected override void OnReceive(object message)
     {
-        if (message is not Check) { Unhandled(message); return; }
-        var now = GC.GetTotalAllocatedBytes();
-        var quiet = now - _atLastCheck < QuietBytes;
-        _atLastCheck = now;
-        if (!quiet || now - _atLastReclaim < _settings.ReclaimAfter) return;
+        switch (message)
+        {
+            case Started:
+                Reclaim();
+                break;
+            case Check:
+                var now = GC.GetTotalAllocatedBytes();
+                var quiet = now - _atLastCheck < QuietBytes;
+                _atLastCheck = now;
+                if (quiet && now - _atLastReclaim >= _settings.ReclaimAfter) Reclaim();
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void Reclaim()
+    {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         _atLastReclaim = _atLastCheck = GC.GetTotalAllocatedBytes();
     }
