@@ -245,11 +245,18 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
         // Pipelined replies leave in one write instead of one syscall each: on the event loop, Flush is
         // sent when the loop has nothing else to run (the burst is answered, or waits off the loop);
         // elsewhere, deliveries already in the mailbox are queued before Flush runs.
+        // A reply with nothing queued behind it on the loop (one request at a time) is written at once.
         if (!_flushPending && !_writing)
         {
+            var loop = EventLoop.Current;
+            if (loop is not null && !loop.HasQueuedWork && ((ActorCell)Context).Mailbox?.MessageQueue.HasMessages == false)
+            {
+                WriteNext();
+                return;
+            }
             _flushPending = true;
             var self = Self;
-            if (EventLoop.Current is { } loop) loop.WhenIdle(() => self.Tell(Flush.Instance));
+            if (loop is not null) loop.WhenIdle(() => self.Tell(Flush.Instance));
             else self.Tell(Flush.Instance);
         }
     }

@@ -22,7 +22,13 @@ public static class Replies
     /// Negative when the id alone does not fit.
     /// </summary>
     public static long ReturnBudget(long maxLineBytes, JsonValue? id, bool delimited = false) =>
-        maxLineBytes - (JsonWriter.Measure(Return(JsonNull.Instance, id)) - "null".Length) - 1 - (delimited ? 1 : 0);
+        maxLineBytes - ReturnOverhead - (id is null ? 0 : IdMemberOverhead + JsonWriter.Measure(id)) - 1 - (delimited ? 1 : 0);
+
+    // {"return": } and , "id": around the value and the id, in whichever order they are written;
+    // computed once, as every request needs its budget.
+    private static readonly long ReturnOverhead = JsonWriter.Measure(Return(JsonNull.Instance, null)) - "null".Length;
+    private static readonly long IdMemberOverhead =
+        JsonWriter.Measure(Return(JsonNull.Instance, JsonNull.Instance)) - ReturnOverhead - 2 * "null".Length;
 
     /// <summary>
     /// The line of <paramref name="reply"/>, or, when that would be longer than <paramref name="maxLineBytes"/>
@@ -60,7 +66,7 @@ public static class Replies
     private sealed class ChunkedBuffer : IBufferWriter<byte>, IDisposable
     {
         private const int ChunkSize = 64 * 1024;
-        private readonly List<(byte[] Array, int Used)> _full = [];
+        private List<(byte[] Array, int Used)>? _full; // only past the first chunk: most replies are short
         private byte[] _current = ArrayPool<byte>.Shared.Rent(256);
         private int _used;
         private long _length;
@@ -76,7 +82,7 @@ public static class Replies
             sizeHint = Math.Max(sizeHint, 1);
             if (_current.Length - _used < sizeHint)
             {
-                _full.Add((_current, _used));
+                (_full ??= []).Add((_current, _used));
                 _current = ArrayPool<byte>.Shared.Rent(Math.Max(sizeHint, ChunkSize));
                 _used = 0;
             }
@@ -89,19 +95,21 @@ public static class Replies
         {
             var line = GC.AllocateUninitializedArray<byte>(checked((int)_length));
             var at = 0;
-            foreach (var (array, used) in _full)
-            {
-                array.AsSpan(0, used).CopyTo(line.AsSpan(at));
-                at += used;
-            }
+            if (_full is not null)
+                foreach (var (array, used) in _full)
+                {
+                    array.AsSpan(0, used).CopyTo(line.AsSpan(at));
+                    at += used;
+                }
             _current.AsSpan(0, _used).CopyTo(line.AsSpan(at));
             return line;
         }
 
         public void Dispose()
         {
-            foreach (var (array, _) in _full) ArrayPool<byte>.Shared.Return(array);
-            _full.Clear();
+            if (_full is not null)
+                foreach (var (array, _) in _full) ArrayPool<byte>.Shared.Return(array);
+            _full = null;
             ArrayPool<byte>.Shared.Return(_current);
         }
     }
