@@ -221,9 +221,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
 
     private void EndIfSettled(long conn)
     {
-        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn) || _unparsed.Any(c => c.Conn == conn)) return;
+        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn) || HasUnparsed(conn)) return;
         _hungUp.Remove(conn);
         _transport?.EndConnection(conn);
+    }
+
+    // A loop, not LINQ: a lambda capturing conn would be an allocation per request (bench/README.md).
+    private bool HasUnparsed(long conn)
+    {
+        foreach (var chunk in _unparsed)
+            if (chunk.Conn == conn) return true;
+        return false;
     }
 
     private void OnDelivery(Dispatcher.Delivery delivery)
