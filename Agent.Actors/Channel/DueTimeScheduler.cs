@@ -10,7 +10,7 @@ namespace Agent.Actors.Channel;
 /// Akka's scheduler for the agent (`akka.scheduler.implementation` in reference.conf): one thread that
 /// sleeps until the earliest due timer, instead of Akka's hashed wheel, which wakes every tick whether
 /// or not a timer is due (the runtime's timer thread and two pool threads each time, which then hold
-/// up the event loop on the one CPU an agent gets: bench/README.md, "Hot path"). Timers here are few
+/// up the event loop on the one CPU an agent gets: bench/README.md, "Per-request cost"). Timers here are few
 /// (deadlines, timeouts, sweeps), so a heap ordered by due time is all it takes.
 /// </summary>
 public sealed class DueTimeScheduler : SchedulerBase, IDateTimeOffsetNowTimeProvider, IDisposable

@@ -198,7 +198,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                 var seq = ++_nextSeq;
                 var deadline = _settings.Deadlines.TryGetValue(request.Command, out var own) ? own : _settings.Deadline;
                 _inFlight = new InFlight(seq, pending, request, route.Schema, owner, Stopwatch.GetTimestamp(), deadline);
-                // One timer for a run of commands, not a start and a cancel each (bench/README.md, "Hot path"):
+                // One timer for a run of commands, not a start and a cancel each (bench/README.md, "Per-request cost"):
                 // armed for the first, it checks whoever is in flight when it fires (OnDeadlineSweep).
                 if (!_sweepArmed) ArmSweep(seq, deadline);
                 // What the return value may take so that the whole line fits agent.channel.max-reply-bytes.
