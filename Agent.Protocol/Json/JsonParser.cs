@@ -272,13 +272,22 @@ internal sealed class JsonParser
         return true;
     }
 
+    // Short content by a byte loop (names, mostly), long content by the vector search (see JsonStreamer.PlainRun).
+    private static bool IsPlain(ReadOnlySpan<byte> content)
+    {
+        if (content.Length > RecentMaxBytes) return content.IndexOfAny(PlainStop) < 0;
+        foreach (var b in content)
+            if (b >= 0x80 || b == (byte)'\\') return false;
+        return true;
+    }
+
     private JsonString? ParseString(JsonToken token)
     {
         var s = Text(token);
         byte quote = s[0];
         // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
         var content = s[1..^1];
-        if (content.IndexOfAny(PlainStop) < 0)
+        if (IsPlain(content))
         {
             if (content.Length <= RecentMaxBytes) return Recent(content);
             if (content.Length < AsciiStringBytes) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
