@@ -221,9 +221,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
 
     private void EndIfSettled(long conn)
     {
-        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn) || _unparsed.Any(c => c.Conn == conn)) return;
+        if (!_hungUp.Contains(conn) || _owed.ContainsKey(conn) || HasUnparsed(conn)) return;
         _hungUp.Remove(conn);
         _transport?.EndConnection(conn);
+    }
+
+    // A loop, not LINQ: a lambda capturing conn would be an allocation per request (bench/README.md).
+    private bool HasUnparsed(long conn)
+    {
+        foreach (var chunk in _unparsed)
+            if (chunk.Conn == conn) return true;
+        return false;
     }
 
     private void OnDelivery(Dispatcher.Delivery delivery)
@@ -245,11 +253,18 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
         // Pipelined replies leave in one write instead of one syscall each: on the event loop, Flush is
         // sent when the loop has nothing else to run (the burst is answered, or waits off the loop);
         // elsewhere, deliveries already in the mailbox are queued before Flush runs.
+        // A reply with nothing queued behind it on the loop (one request at a time) is written at once.
         if (!_flushPending && !_writing)
         {
+            var loop = EventLoop.Current;
+            if (loop is not null && !loop.HasQueuedWork && ((ActorCell)Context).Mailbox?.MessageQueue.HasMessages == false)
+            {
+                WriteNext();
+                return;
+            }
             _flushPending = true;
             var self = Self;
-            if (EventLoop.Current is { } loop) loop.WhenIdle(() => self.Tell(Flush.Instance));
+            if (loop is not null) loop.WhenIdle(() => self.Tell(Flush.Instance));
             else self.Tell(Flush.Instance);
         }
     }

@@ -69,6 +69,9 @@ public sealed unsafe class EventLoop : ExecutorService
         else Execute(new ActionWork(action));
     }
 
+    /// <summary>Whether work (a mailbox run) is queued behind the one running now.</summary>
+    public bool HasQueuedWork => !_work.IsEmpty;
+
     /// <summary>
     /// Runs <paramref name="action"/> on the loop once no work is queued, before it polls: the channel
     /// flushes its replies there, so a pipelined burst leaves in a few large writes rather than one

@@ -150,9 +150,12 @@ public sealed class ListenTransport : ITransport
         _owner.Tell(new ChannelActor.ClientDisconnected(_conn));
     }
 
-    public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
+    public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel) =>
+        _loop.IsCurrentThread ? Write(conn, data, cancel) : WriteFromElsewhere(conn, data, cancel);
+
+    // Apart from WriteAsync, whose usual path (on the loop) then allocates no closure.
+    private Task WriteFromElsewhere(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
-        if (_loop.IsCurrentThread) return Write(conn, data, cancel);
         var written = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _loop.Invoke(() => Write(conn, data, cancel).ContinueWith(t =>
         {
@@ -169,8 +172,13 @@ public sealed class ListenTransport : ITransport
             return Task.FromException(new IOException("the client has disconnected"));
         var sent = Send(data.Span, out var error);
         if (error is not null) return Task.FromException(error);
-        if (sent == data.Length) return Task.CompletedTask;
-        var write = _write = new PendingWrite(data[sent..]);
+        return sent == data.Length ? Task.CompletedTask : WaitToWrite(data[sent..], cancel);
+    }
+
+    // Apart from Write, whose usual path (the socket took it all) then allocates no closure.
+    private Task WaitToWrite(ReadOnlyMemory<byte> rest, CancellationToken cancel)
+    {
+        var write = _write = new PendingWrite(rest);
         write.Cancel = cancel.Register(() => _loop.Invoke(() => CancelWrite(write)));
         UpdateClientWatch();
         return write.Done.Task;

@@ -22,7 +22,13 @@ public static class Replies
     /// Negative when the id alone does not fit.
     /// </summary>
     public static long ReturnBudget(long maxLineBytes, JsonValue? id, bool delimited = false) =>
-        maxLineBytes - (JsonWriter.Measure(Return(JsonNull.Instance, id)) - "null".Length) - 1 - (delimited ? 1 : 0);
+        maxLineBytes - ReturnOverhead - (id is null ? 0 : IdMemberOverhead + JsonWriter.Measure(id)) - 1 - (delimited ? 1 : 0);
+
+    // {"return": } and , "id": around the value and the id, in whichever order they are written;
+    // computed once, as every request needs its budget.
+    private static readonly long ReturnOverhead = JsonWriter.Measure(Return(JsonNull.Instance, null)) - "null".Length;
+    private static readonly long IdMemberOverhead =
+        JsonWriter.Measure(Return(JsonNull.Instance, JsonNull.Instance)) - ReturnOverhead - 2 * "null".Length;
 
     /// <summary>
     /// The line of <paramref name="reply"/>, or, when that would be longer than <paramref name="maxLineBytes"/>

@@ -25,8 +25,12 @@ public static class RequestEnvelope
 
         var id = request["id"];
         string? command = null;
-        foreach (var (name, member) in QDictOrder.Ordered(request))
+        var members = request.Members;
+        Span<int> order = members.Count <= 64 ? stackalloc int[members.Count] : new int[members.Count];
+        QDictOrder.Order(members, order);
+        foreach (var index in order)
         {
+            var (name, member) = members[index];
             switch (name)
             {
                 case "execute":

@@ -12,21 +12,19 @@ internal sealed class JsonParser
     // qemu formats parser messages into a 1024-byte buffer.
     private const int MaxMessageBytes = 1023;
 
-    private readonly List<JsonToken> _tokens;
-    private readonly byte[] _text;
-    private readonly bool _textIsKept;
+    private List<JsonToken> _tokens = null!;
+    private byte[] _text = null!;
+    private bool _textIsKept;
     private int _next;
     private string? _error;
+    // Member lists of the objects being parsed, kept for the next message: a parser serves one thread.
+    private readonly Stack<List<KeyValuePair<string, JsonValue>>> _spareMembers = new();
+
+    [ThreadStatic] private static JsonParser? t_spare;
 
     // Escape-free ASCII strings at least this long stay bytes (JsonString.FromAscii).
     private const int AsciiStringBytes = 1024;
 
-    private JsonParser(List<JsonToken> tokens, byte[] text, bool textIsKept)
-    {
-        _tokens = tokens;
-        _text = text;
-        _textIsKept = textIsKept;
-    }
 
     /// <summary>
     /// <paramref name="textIsKept"/>: the caller never reuses <paramref name="text"/>, so large strings
@@ -34,9 +32,25 @@ internal sealed class JsonParser
     /// </summary>
     public static StreamItem Parse(List<JsonToken> tokens, byte[] text, bool textIsKept = false)
     {
-        var parser = new JsonParser(tokens, text, textIsKept);
-        var value = parser.ParseValue();
-        return parser._error is { } error ? new StreamError(error) : new StreamValue(value!);
+        // One parser per thread, reused: a request is parsed on the channel's thread, message after message.
+        var parser = t_spare ?? new JsonParser();
+        t_spare = null;
+        parser._tokens = tokens;
+        parser._text = text;
+        parser._textIsKept = textIsKept;
+        parser._next = 0;
+        parser._error = null;
+        try
+        {
+            var value = parser.ParseValue();
+            return parser._error is { } error ? new StreamError(error) : new StreamValue(value!);
+        }
+        finally
+        {
+            parser._tokens = null!;
+            parser._text = null!;
+            t_spare = parser;
+        }
     }
 
     private JsonToken? Peek() => _next < _tokens.Count ? _tokens[_next] : null;
@@ -82,8 +96,21 @@ internal sealed class JsonParser
 
     private JsonObject? ParseObject()
     {
+        var members = _spareMembers.TryPop(out var spare) ? spare : new List<KeyValuePair<string, JsonValue>>();
+        try
+        {
+            return ParseObject(members);
+        }
+        finally
+        {
+            members.Clear();
+            _spareMembers.Push(members);
+        }
+    }
+
+    private JsonObject? ParseObject(List<KeyValuePair<string, JsonValue>> members)
+    {
         Pop();
-        var members = new List<KeyValuePair<string, JsonValue>>();
         if (Peek() is not { } peek)
         {
             Fail("premature EOI");
@@ -212,15 +239,48 @@ internal sealed class JsonParser
         return double.IsFinite(d) ? new JsonDouble(d) : new JsonDouble(d) { Literal = System.Text.Encoding.ASCII.GetString(text) };
     }
 
+    // Short plain strings recur in every request (member names, command names): each is kept in a slot
+    // chosen by its bytes and handed out again while the same text comes back, instead of two allocations.
+    private const int RecentMaxBytes = 32;
+    [ThreadStatic] private static JsonString?[]? t_recent;
+
+    private static JsonString Recent(ReadOnlySpan<byte> ascii)
+    {
+        var recent = t_recent ??= new JsonString?[256];
+        var hash = 2166136261u;
+        foreach (var b in ascii) hash = (hash ^ b) * 16777619u;
+        ref var slot = ref recent[(hash ^ (hash >> 8)) & 255];
+        if (slot is { } hit && IsText(hit.Value, ascii)) return hit;
+        return slot = new JsonString(System.Text.Encoding.ASCII.GetString(ascii));
+    }
+
+    private static bool IsText(string text, ReadOnlySpan<byte> ascii)
+    {
+        if (text.Length != ascii.Length) return false;
+        for (var i = 0; i < ascii.Length; i++)
+            if (text[i] != ascii[i]) return false;
+        return true;
+    }
+
+    // What keeps a string off the fast path: escapes and multi-byte sequences. Short content by a byte
+    // loop (names, mostly), long content by the vector scan (see JsonStreamer.PlainRun).
+    private static bool IsPlain(ReadOnlySpan<byte> content)
+    {
+        if (content.Length > RecentMaxBytes) return ByteScan.IndexOfNonAsciiOr(content, (byte)'\\', (byte)'\\') < 0;
+        foreach (var b in content)
+            if (b >= 0x80 || b == (byte)'\\') return false;
+        return true;
+    }
+
     private JsonString? ParseString(JsonToken token)
     {
         var s = Text(token);
         byte quote = s[0];
         // Plain ASCII without escapes (base64 payloads, most names) becomes the string in one allocation.
         var content = s[1..^1];
-        // What keeps it off: escapes and multi-byte sequences.
-        if (ByteScan.IndexOfNonAsciiOr(content, (byte)'\\', (byte)'\\') < 0)
+        if (IsPlain(content))
         {
+            if (content.Length <= RecentMaxBytes) return Recent(content);
             if (content.Length < AsciiStringBytes) return new JsonString(System.Text.Encoding.ASCII.GetString(content));
             return JsonString.FromAscii(_textIsKept ? _text.AsMemory(token.Start + 1, content.Length) : content.ToArray());
         }

@@ -61,14 +61,6 @@ public static class QDictOrder
         }
     }
 
-    /// <summary>The members in qemu's iteration order.</summary>
-    public static IEnumerable<KeyValuePair<string, JsonValue>> Ordered(JsonObject obj)
-    {
-        var order = new int[obj.Members.Count];
-        Order(obj.Members, order);
-        foreach (int i in order) yield return obj.Members[i];
-    }
-
     private static bool Before(Span<int> buckets, int a, int b) =>
         buckets[a] < buckets[b] || (buckets[a] == buckets[b] && a > b);
 

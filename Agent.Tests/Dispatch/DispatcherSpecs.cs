@@ -177,6 +177,35 @@ public sealed class DispatcherSpecs(ITestOutputHelper output) : Akka.TestKit.Xun
         }
     }
 
+    /// <summary>
+    /// One deadline timer serves a run of commands: armed by the first (a quick ping here), it finds the
+    /// hung command behind it in flight and waits out that command's own deadline, whose key the error names.
+    /// </summary>
+    [Theory]
+    [InlineData("300ms", "300 ms")]
+    [InlineData("1500ms", "1.5 s")]
+    public async Task A_command_that_hangs_after_quick_ones_is_abandoned_at_its_own_deadline(string deadline, string said)
+    {
+        var families = CommandCatalog.Families
+            .Select(f => f.Name is not ("identity" or "network") ? f : f with { Props = _ => Props.Create(() => new MisbehavingFamily(Misbehaviour.NeverAnswers)) })
+            .ToArray();
+        var host = StartAgent(families,
+            $"dispatch {{ deadline = 300ms, abandon-grace = 200ms, deadlines {{ \"guest-get-host-name\" = {deadline} }} }}");
+
+        host.Send("{\"execute\":\"guest-ping\",\"id\":1}{\"execute\":\"guest-ping\",\"id\":2}{\"execute\":\"guest-get-host-name\",\"id\":3}{\"execute\":\"guest-ping\",\"id\":4}");
+        Assert.Equal("{\"return\": {}, \"id\": 1}", await host.ReadLineAsync());
+        Assert.Equal("{\"return\": {}, \"id\": 2}", await host.ReadLineAsync());
+        Assert.Equal(Line(Replies.Error(QmpError.Generic($"guest-get-host-name did not finish within {said} " +
+            "(agent.dispatch.deadlines.guest-get-host-name); the agent went on with the next request"), new JsonInt(3))),
+            await host.ReadLineAsync());
+        Assert.Equal("{\"return\": {}, \"id\": 4}", await host.ReadLineAsync());
+
+        // Another hang right after, under the timer the ping before it armed: caught at the default deadline.
+        host.Send("{\"execute\":\"guest-network-get-route\",\"id\":5}");
+        Assert.Equal(Line(Replies.Error(QmpError.Generic("guest-network-get-route did not finish within 300 ms " +
+            "(agent.dispatch.deadline); the agent went on with the next request"), new JsonInt(5))), await host.ReadLineAsync());
+    }
+
     [Fact]
     public async Task A_hundred_thousand_pings_in_one_write_are_all_answered_in_order_without_errors()
     {
