@@ -28,6 +28,10 @@ public sealed class DueTimeScheduler : SchedulerBase, IDateTimeOffsetNowTimeProv
     private readonly Thread _thread;
     private long _order;
     private bool _stopped;
+    // A cancelled timer stays in the heap until it falls due; this bounds how many can pile up (a
+    // long timeout cancelled per exec or per helper run) by rebuilding without them when the heap doubles.
+    private int _compactAt = CompactFloor;
+    private const int CompactFloor = 1024;
 
     public DueTimeScheduler(Config scheduler, ILoggingAdapter log) : base(scheduler, log)
     {
@@ -67,11 +71,26 @@ public sealed class DueTimeScheduler : SchedulerBase, IDateTimeOffsetNowTimeProv
         lock (_gate)
         {
             if (_stopped) throw new SchedulerException("cannot schedule: the scheduler has stopped");
+            if (_due.Count >= _compactAt) DropCancelled();
             var earliest = _due.TryPeek(out _, out var head) ? head.Due : TimeSpan.MaxValue;
             _due.Enqueue(entry, (entry.Due, ++_order));
             // Only a new earliest timer needs the thread awake to shorten its sleep.
             if (entry.Due < earliest) Monitor.Pulse(_gate);
         }
+    }
+
+    /// <summary>Timers waiting in the heap, cancelled ones included (for specs).</summary>
+    internal int Pending
+    {
+        get { lock (_gate) return _due.Count; }
+    }
+
+    private void DropCancelled()
+    {
+        var live = _due.UnorderedItems.Where(e => e.Element.Cancelable?.IsCancellationRequested != true).ToArray();
+        _due.Clear();
+        _due.EnqueueRange(live);
+        _compactAt = Math.Max(CompactFloor, 2 * _due.Count);
     }
 
     private void Run()

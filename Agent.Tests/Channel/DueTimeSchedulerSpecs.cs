@@ -60,6 +60,21 @@ public sealed class DueTimeSchedulerSpecs(ITestOutputHelper output) : Akka.TestK
     }
 
     [Fact]
+    public void Cancelled_timers_do_not_pile_up_until_they_fall_due()
+    {
+        using var scheduler = NewScheduler();
+        for (var i = 0; i < 100_000; i++)
+        {
+            var timeout = new Cancelable((IScheduler)scheduler);
+            Advanced(scheduler).ScheduleOnce(TimeSpan.FromHours(1), () => { }, timeout);
+            timeout.Cancel();
+        }
+        var kept = new Cancelable((IScheduler)scheduler);
+        Advanced(scheduler).ScheduleOnce(TimeSpan.FromHours(1), () => { }, kept);
+        Assert.InRange(scheduler.Pending, 1, 2048);
+    }
+
+    [Fact]
     public void Nothing_is_scheduled_once_the_scheduler_is_disposed()
     {
         var scheduler = NewScheduler();
