@@ -22,4 +22,10 @@ public static class ReadReply
         ("count", new JsonInt(data.Length)),
         ("buf-b64", JsonString.Base64Of(data)),
         ("eof", JsonBool.Of(eof)));
+
+    /// <inheritdoc cref="Of(ReadOnlyMemory{byte}, bool)"/>
+    public static JsonObject Of(global::System.Buffers.ReadOnlySequence<byte> data, bool eof) => JsonObject.Of(
+        ("count", new JsonInt(data.Length)),
+        ("buf-b64", JsonString.Base64Of(data)),
+        ("eof", JsonBool.Of(eof)));
 }

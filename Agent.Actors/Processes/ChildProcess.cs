@@ -1,3 +1,4 @@
+using System.Buffers;
 using Agent.Actors.Platform;
 using Akka.Actor;
 using Akka.Event;
@@ -20,9 +21,9 @@ public sealed record ChildCompleted(
     int? Signal,
     bool CoreDumped,
     bool TimedOut,
-    byte[] Stdout,
+    ReadOnlySequence<byte> Stdout,
     bool StdoutTruncated,
-    byte[] Stderr,
+    ReadOnlySequence<byte> Stderr,
     bool StderrTruncated);
 
 /// <summary>The child's exit could not be collected (the reaper got ECHILD).</summary>
@@ -121,7 +122,7 @@ public sealed class ChildProcess : UntypedActor, IWithTimers
             Context.Stop(Self);
             return;
         }
-        if (_pump is null) _output = new PipePump.Drained([], false, [], false);
+        if (_pump is null) _output = new PipePump.Drained(ReadOnlySequence<byte>.Empty, false, ReadOnlySequence<byte>.Empty, false);
     }
 
     protected override void PostStop()

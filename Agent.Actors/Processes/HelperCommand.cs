@@ -1,3 +1,4 @@
+using System.Text;
 using Akka.Actor;
 
 namespace Agent.Actors.Processes;

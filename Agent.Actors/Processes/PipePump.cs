@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
 
@@ -11,7 +12,7 @@ namespace Agent.Actors.Processes;
 internal sealed class PipePump
 {
     /// <summary>Everything the child wrote, up to the limit per stream.</summary>
-    public sealed record Drained(byte[] Stdout, bool StdoutTruncated, byte[] Stderr, bool StderrTruncated);
+    public sealed record Drained(ReadOnlySequence<byte> Stdout, bool StdoutTruncated, ReadOnlySequence<byte> Stderr, bool StderrTruncated);
 
     /// <summary>What is read once a stream's capture is full (and dropped).</summary>
     private const int ChunkSize = 64 * 1024;
@@ -103,8 +104,8 @@ internal sealed class PipePump
             Native.Close(_wakeRead);
             if (!cancelled)
                 _onDrained(new Drained(
-                    _stdout?.Bytes ?? [], _stdout?.Truncated ?? false,
-                    _stderr?.Bytes ?? [], _stderr?.Truncated ?? false));
+                    _stdout?.Bytes ?? ReadOnlySequence<byte>.Empty, _stdout?.Truncated ?? false,
+                    _stderr?.Bytes ?? ReadOnlySequence<byte>.Empty, _stderr?.Truncated ?? false));
         }
     }
 
@@ -133,9 +134,9 @@ internal sealed class PipePump
     }
 
     /// <summary>
-    /// What one stream kept: read straight into chunks that grow to 1 MiB, joined once into an exact
-    /// array at EOF (a MemoryStream grew by doubling and ToArray copied it again: three copies of an
-    /// 8 MiB capture at the peak).
+    /// What one stream kept: read straight into chunks that grow to 1 MiB and handed on as they are,
+    /// one sequence whose base64 the reply writer encodes piece by piece (joining them into one array
+    /// cost a copy of the whole capture and held it twice at the peak; bench/README.md).
     /// </summary>
     private sealed class Capture(int fd, int limit)
     {
@@ -150,20 +151,33 @@ internal sealed class PipePump
         public bool Open => Fd >= 0;
         public bool Truncated { get; private set; }
 
-        public byte[] Bytes
+        public ReadOnlySequence<byte> Bytes
         {
             get
             {
-                if (_full.Count == 0 && _used == _chunk.Length) return _chunk;
-                var bytes = GC.AllocateUninitializedArray<byte>((int)_kept); // every byte is copied in
-                int at = 0;
-                foreach (var chunk in _full)
-                {
-                    chunk.CopyTo(bytes, at);
-                    at += chunk.Length;
-                }
-                _chunk.AsSpan(0, _used).CopyTo(bytes.AsSpan(at));
-                return bytes;
+                var last = _chunk.AsMemory(0, _used);
+                if (_full.Count == 0) return new ReadOnlySequence<byte>(last);
+                var first = new Piece(_full[0], 0);
+                var end = first;
+                for (var i = 1; i < _full.Count; i++) end = end.Append(_full[i]);
+                if (_used > 0) end = end.Append(last);
+                return new ReadOnlySequence<byte>(first, 0, end, end.Memory.Length);
+            }
+        }
+
+        private sealed class Piece : ReadOnlySequenceSegment<byte>
+        {
+            public Piece(ReadOnlyMemory<byte> memory, long runningIndex)
+            {
+                Memory = memory;
+                RunningIndex = runningIndex;
+            }
+
+            public Piece Append(ReadOnlyMemory<byte> memory)
+            {
+                var next = new Piece(memory, RunningIndex + Memory.Length);
+                Next = next;
+                return next;
             }
         }
 

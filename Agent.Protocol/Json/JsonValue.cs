@@ -63,26 +63,32 @@ public sealed record JsonString : JsonValue
 {
     private readonly string? _text;
     private readonly ReadOnlyMemory<byte> _bytes;
+    private readonly System.Buffers.ReadOnlySequence<byte> _base64Data;
     private readonly bool _isBase64Of;
 
     public JsonString(string value) => _text = value;
 
-    private JsonString(ReadOnlyMemory<byte> bytes, bool isBase64Of)
+    private JsonString(ReadOnlyMemory<byte> ascii) => _bytes = ascii;
+
+    private JsonString(System.Buffers.ReadOnlySequence<byte> data)
     {
-        _bytes = bytes;
-        _isBase64Of = isBase64Of;
+        _base64Data = data;
+        _isBase64Of = true;
     }
 
     /// <summary>A string whose content is these ASCII bytes (each below 0x80), kept without copying.</summary>
-    public static JsonString FromAscii(ReadOnlyMemory<byte> ascii) => new(ascii, isBase64Of: false);
+    public static JsonString FromAscii(ReadOnlyMemory<byte> ascii) => new(ascii);
 
     /// <summary>The padded base64 text of <paramref name="data"/>, encoded only when written.</summary>
-    public static JsonString Base64Of(ReadOnlyMemory<byte> data) => new(data, isBase64Of: true);
+    public static JsonString Base64Of(ReadOnlyMemory<byte> data) => new(new System.Buffers.ReadOnlySequence<byte>(data));
+
+    /// <summary>The padded base64 text of data held in pieces (an exec capture), encoded only when written.</summary>
+    public static JsonString Base64Of(System.Buffers.ReadOnlySequence<byte> data) => new(data);
 
     public override string TypeName => "string";
 
     public string Value => _text ?? (_isBase64Of
-        ? Convert.ToBase64String(_bytes.Span)
+        ? Convert.ToBase64String(_base64Data.IsSingleSegment ? _base64Data.FirstSpan : System.Buffers.BuffersExtensions.ToArray(_base64Data))
         : System.Text.Encoding.ASCII.GetString(_bytes.Span));
 
     /// <summary>The content as ASCII bytes when it is held that way (see <see cref="FromAscii"/>).</summary>
@@ -93,9 +99,9 @@ public sealed record JsonString : JsonValue
     }
 
     /// <summary>The data whose base64 this string is, when it was made by <see cref="Base64Of"/>.</summary>
-    public bool TryGetBase64Data(out ReadOnlyMemory<byte> data)
+    public bool TryGetBase64Data(out System.Buffers.ReadOnlySequence<byte> data)
     {
-        data = _bytes;
+        data = _base64Data;
         return _isBase64Of;
     }
 

@@ -174,13 +174,16 @@ public static class JsonWriter
 
     private static void WriteString(IBufferWriter<byte> output, JsonString s)
     {
-        if (s.TryGetBase64Data(out var data)) WriteBase64(output, data.Span);
+        if (s.TryGetBase64Data(out var data)) WriteBase64(output, data);
         else if (s.TryGetAscii(out var ascii)) WriteAscii(output, ascii.Span);
         else WriteString(output, s.Value);
     }
 
-    /// <summary>The base64 text of <paramref name="data"/> as a string, encoded straight into the output.</summary>
-    private static void WriteBase64(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
+    /// <summary>
+    /// The base64 text of <paramref name="data"/> as a string, encoded straight into the output from
+    /// its pieces: a group of three bytes that spans two pieces is encoded from a copy of its bytes.
+    /// </summary>
+    private static void WriteBase64(IBufferWriter<byte> output, in ReadOnlySequence<byte> data)
     {
         if (output is ByteCounter counter)
         {
@@ -188,6 +191,34 @@ public static class JsonWriter
             return;
         }
         Put(output, "\""u8);
+        Span<byte> group = stackalloc byte[3];
+        var pending = 0;
+        var after = data.Length; // bytes after the current piece
+        foreach (var piece in data)
+        {
+            var span = piece.Span;
+            after -= span.Length;
+            if (pending > 0)
+            {
+                var fill = Math.Min(3 - pending, span.Length);
+                span[..fill].CopyTo(group[pending..]);
+                pending += fill;
+                span = span[fill..];
+                if (pending < 3 && after > 0) continue;
+                WriteBase64Run(output, group[..pending]);
+                pending = 0;
+            }
+            var tail = after > 0 ? span.Length % 3 : 0;
+            WriteBase64Run(output, span[..^tail]);
+            span[^tail..].CopyTo(group);
+            pending = tail;
+        }
+        Put(output, "\""u8);
+    }
+
+    /// <summary>Encodes whole groups of three bytes, or the last bytes of the data with padding.</summary>
+    private static void WriteBase64Run(IBufferWriter<byte> output, ReadOnlySpan<byte> data)
+    {
         while (data.Length > 0)
         {
             // Whole groups of three bytes per span, so only the last piece carries padding.
@@ -197,7 +228,6 @@ public static class JsonWriter
             output.Advance(written);
             data = data[take..];
         }
-        Put(output, "\""u8);
     }
 
     /// <summary>A string held as ASCII bytes: runs that need no escape are copied as they are.</summary>

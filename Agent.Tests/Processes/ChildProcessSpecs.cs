@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
@@ -47,7 +48,7 @@ public sealed class ChildProcessSpecs : TestKit
         var input = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(0, 20_000).Select(i => $"line {i}\n")));
         var done = await Run(new SpawnSpec("cat", [], Input: input, Stdout: OutputMode.Capture));
         Assert.Equal(0, done.ExitCode);
-        Assert.Equal(input, done.Stdout);
+        Assert.Equal(input, done.Stdout.ToArray());
         Assert.False(done.StdoutTruncated);
     }
 
@@ -58,7 +59,7 @@ public sealed class ChildProcessSpecs : TestKit
         Assert.Equal(0, done.ExitCode);
         Assert.Equal(1000, done.Stdout.Length);
         Assert.True(done.StdoutTruncated);
-        Assert.Equal("err\n", Encoding.ASCII.GetString(done.Stderr));
+        Assert.Equal("err\n", Encoding.ASCII.GetString(done.Stderr.ToArray()));
         Assert.False(done.StderrTruncated);
     }
 
@@ -66,8 +67,8 @@ public sealed class ChildProcessSpecs : TestKit
     public async Task Merged_stderr_keeps_the_order_the_child_wrote_in()
     {
         var done = await Run(Sh("echo one; echo two >&2; echo three; echo four >&2", stderr: OutputMode.MergeIntoStdout));
-        Assert.Equal("one\ntwo\nthree\nfour\n", Encoding.ASCII.GetString(done.Stdout));
-        Assert.Empty(done.Stderr);
+        Assert.Equal("one\ntwo\nthree\nfour\n", Encoding.ASCII.GetString(done.Stdout.ToArray()));
+        Assert.True(done.Stderr.IsEmpty);
     }
 
     [Fact]
@@ -75,7 +76,7 @@ public sealed class ChildProcessSpecs : TestKit
     {
         var done = await Run(Sh("cat; echo hidden; exit 4", stdout: OutputMode.Discard, stderr: OutputMode.Discard));
         Assert.Equal(4, done.ExitCode);
-        Assert.Empty(done.Stdout);
+        Assert.True(done.Stdout.IsEmpty);
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class ChildProcessSpecs : TestKit
     {
         // The runtime ignores SIGPIPE; a child must not inherit that, or pipelines it runs never end.
         var done = await Run(Sh("grep -E '^Sig(Ign|Blk):' /proc/self/status"));
-        var masks = Encoding.ASCII.GetString(done.Stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        var masks = Encoding.ASCII.GetString(done.Stdout.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .ToDictionary(l => l.Split(':')[0], l => Convert.ToUInt64(l.Split(':')[1].Trim(), 16));
         Assert.Equal(0UL, masks["SigIgn"] & (1UL << (13 - 1)));
         Assert.Equal(0UL, masks["SigBlk"]);
@@ -96,7 +97,7 @@ public sealed class ChildProcessSpecs : TestKit
         var done = await Run(spec);
         Assert.True(done.TimedOut);
         Assert.Equal(9, done.Signal);
-        var grandchild = int.Parse(Encoding.ASCII.GetString(done.Stdout).Trim());
+        var grandchild = int.Parse(Encoding.ASCII.GetString(done.Stdout.ToArray()).Trim());
         await AwaitAssertAsync(() => Assert.False(ProcFs.IsAlive(grandchild)), Wait);
     }
 
@@ -129,7 +130,7 @@ public sealed class ChildProcessSpecs : TestKit
     public async Task The_child_leads_its_own_process_group_and_by_default_its_own_session(bool newSession)
     {
         var done = await Run(new SpawnSpec("/bin/sh", ["-c", "cut -d' ' -f1,5,6 /proc/$$/stat"], Stdout: OutputMode.Capture, NewSession: newSession));
-        var f = Encoding.ASCII.GetString(done.Stdout).Trim().Split(' ').Select(int.Parse).ToArray();
+        var f = Encoding.ASCII.GetString(done.Stdout.ToArray()).Trim().Split(' ').Select(int.Parse).ToArray();
         var ourSession = int.Parse(File.ReadAllText("/proc/self/stat").Split(')')[1].Trim().Split(' ')[3]);
         Assert.Equal(f[0], f[1]); // pgrp == pid
         Assert.Equal(newSession ? f[0] : ourSession, f[2]);
@@ -143,7 +144,7 @@ public sealed class ChildProcessSpecs : TestKit
         {
             var done = await Run(new SpawnSpec("/bin/sh", ["-c", "pwd; echo $ONLY; echo ${HOME:-unset}"],
                 Environment: ["ONLY=this"], WorkingDirectory: dir, Stdout: OutputMode.Capture));
-            Assert.Equal($"{dir}\nthis\nunset\n", Encoding.ASCII.GetString(done.Stdout));
+            Assert.Equal($"{dir}\nthis\nunset\n", Encoding.ASCII.GetString(done.Stdout.ToArray()));
         }
         finally { Directory.Delete(dir, true); }
     }

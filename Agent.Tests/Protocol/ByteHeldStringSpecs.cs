@@ -90,6 +90,69 @@ public class ByteHeldStringSpecs
         Assert.Equal(Convert.ToBase64String(data), ((JsonString)lazy["buf-b64"]!).Value);
     }
 
+    /// <summary>A sequence of <paramref name="data"/> cut into pieces of the given sizes (the rest in a last piece).</summary>
+    private static ReadOnlySequence<byte> Pieces(byte[] data, int[] sizes)
+    {
+        var first = new Piece(ReadOnlyMemory<byte>.Empty, 0);
+        var end = first;
+        var at = 0;
+        foreach (var size in sizes.Append(data.Length))
+        {
+            var take = Math.Min(size, data.Length - at);
+            end = end.Append(data.AsMemory(at, take));
+            at += take;
+        }
+        return new ReadOnlySequence<byte>(first, 0, end, end.Memory.Length);
+    }
+
+    private sealed class Piece : ReadOnlySequenceSegment<byte>
+    {
+        public Piece(ReadOnlyMemory<byte> memory, long runningIndex)
+        {
+            Memory = memory;
+            RunningIndex = runningIndex;
+        }
+
+        public Piece Append(ReadOnlyMemory<byte> next)
+        {
+            var piece = new Piece(next, RunningIndex + Memory.Length);
+            Next = piece;
+            return piece;
+        }
+    }
+
+    // Pieces as an exec capture holds them (16 KiB doubling) and every way a group of three bytes can
+    // be split across pieces, including pieces of one byte and empty ones.
+    [Theory]
+    [InlineData(0, new int[0])]
+    [InlineData(5, new[] { 1, 1, 1, 1 })]
+    [InlineData(7, new[] { 2, 0, 2, 1 })]
+    [InlineData(10, new[] { 1, 0, 0, 1, 2 })]
+    [InlineData(100_000, new[] { 16_384, 32_768, 1, 2 })]
+    [InlineData(200_000, new[] { 65_536, 65_536, 10 })]
+    [InlineData(98_304, new[] { 16_384, 32_768, 49_152 })] // ends with an empty piece
+    public void Base64_of_data_in_pieces_writes_the_same_bytes_as_of_the_joined_data(int length, int[] sizes)
+    {
+        var data = new byte[length];
+        new Random(length).NextBytes(data);
+        var pieces = Pieces(data, sizes);
+        Assert.Equal(length, pieces.Length);
+        var text = Convert.ToBase64String(data);
+        for (var offset = 0; offset <= Math.Min(length, 4); offset++)
+        {
+            var slice = pieces.Slice(offset);
+            var expected = "\"" + Convert.ToBase64String(data, offset, length - offset) + "\"";
+            var written = new ArrayBufferWriter<byte>(16);
+            JsonWriter.Write(JsonString.Base64Of(slice), written);
+            Assert.Equal(expected, System.Text.Encoding.ASCII.GetString(written.WrittenSpan));
+            Assert.Equal(written.WrittenCount, JsonWriter.Measure(JsonString.Base64Of(slice)));
+            var small = new SmallSegments(5);
+            JsonWriter.Write(JsonString.Base64Of(slice), small);
+            Assert.Equal(expected, small.Text);
+        }
+        Assert.Equal(text, JsonString.Base64Of(pieces).Value);
+    }
+
     [Fact]
     public void Byte_held_strings_are_written_through_small_output_segments()
     {

@@ -237,7 +237,7 @@ public sealed class ExecActor : CommandActor, IWithTimers
     /// </summary>
     private static (int Out, int Err) Fit(ChildCompleted r, long budget)
     {
-        int outLength = r.Stdout.Length, errLength = r.Stderr.Length;
+        int outLength = (int)r.Stdout.Length, errLength = (int)r.Stderr.Length;
         long outText = Base64Text.Length(outLength), errText = Base64Text.Length(errLength);
         if (JsonWriter.Measure(Report(r, outLength, errLength, withData: false)) + outText + errText <= budget)
             return (outLength, errLength);
@@ -262,13 +262,13 @@ public sealed class ExecActor : CommandActor, IWithTimers
     {
         var hasOut = r.Stdout.Length > 0;
         var hasErr = r.Stderr.Length > 0;
-        int outLeft = r.Stdout.Length - outShown, errLeft = r.Stderr.Length - errShown;
+        long outLeft = r.Stdout.Length - outShown, errLeft = r.Stderr.Length - errShown;
         return JsonObject.Of(
             ("exited", JsonBool.True),
             ("exitcode", r.ExitCode is { } code ? new JsonInt(code) : null),
             ("signal", r.Signal is { } signal ? new JsonInt(signal) : null),
-            ("out-data", hasOut ? (withData ? JsonString.Base64Of(r.Stdout.AsMemory(0, outShown)) : new JsonString("")) : null),
-            ("err-data", hasErr ? (withData ? JsonString.Base64Of(r.Stderr.AsMemory(0, errShown)) : new JsonString("")) : null),
+            ("out-data", hasOut ? (withData ? JsonString.Base64Of(r.Stdout.Slice(0, outShown)) : new JsonString("")) : null),
+            ("err-data", hasErr ? (withData ? JsonString.Base64Of(r.Stderr.Slice(0, errShown)) : new JsonString("")) : null),
             ("out-truncated", hasOut ? JsonBool.Of(!widest && (r.StdoutTruncated || outLeft > 0)) : null),
             ("err-truncated", hasErr ? JsonBool.Of(!widest && (r.StderrTruncated || errLeft > 0)) : null),
             (OutRemainingMember, widest && hasOut ? new JsonInt(r.Stdout.Length) : outLeft > 0 ? new JsonInt(outLeft) : null),
@@ -307,7 +307,7 @@ public sealed class ExecActor : CommandActor, IWithTimers
         var end = (int)offset + length;
         if (isOut) Sent((int)pid, finished, Extend(finished.OutRead, (int)offset, end), finished.ErrRead);
         else Sent((int)pid, finished, finished.OutRead, Extend(finished.ErrRead, (int)offset, end));
-        return ReadReply.Of(data.AsMemory((int)offset, length), eof: end == data.Length);
+        return ReadReply.Of(data.Slice(offset, length), eof: end == data.Length);
     }
 
     /// <summary>The prefix the host has been sent grows only by a read that starts inside it.</summary>
