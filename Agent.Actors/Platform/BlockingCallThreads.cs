@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 
 namespace Agent.Actors.Platform;
 
@@ -46,18 +47,20 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
     }
 
     /// <summary>
-    /// A thread and its one pending call. It sleeps in Monitor.Wait between calls: a BlockingCollection
-    /// spun (sched_yield) before sleeping, several context switches per call on an agent's one CPU.
+    /// A thread and its one pending call. It sleeps in read() on its own eventfd between calls and a
+    /// call is handed over with one write(): Monitor.Wait and Pulse went through the runtime's wait
+    /// subsystem, whose shared lock made the woken thread spin in sched_yield (bench/README.md).
     /// </summary>
-    private sealed class Worker
+    private sealed unsafe class Worker
     {
-        private readonly object _gate = new();
+        private readonly int _wake = Native.EventFd(0, Native.EFD_CLOEXEC);
         private Func<Action>? _call;
-        private bool _stopped;
+        private volatile bool _stopped;
 
         /// <summary>Each call returns what completes its task, run once the thread is idle again.</summary>
         public Worker(BlockingCallThreads owner, string name)
         {
+            if (_wake < 0) throw new PlatformException(Native.LastErrorText());
             new Thread(() =>
             {
                 while (Next() is { } call)
@@ -66,36 +69,40 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
                     owner.Finished(this);
                     complete();
                 }
+                // Only this thread closes the descriptor: Stop wrote its wake-up before this could run.
+                Native.Close(_wake);
             }) { IsBackground = true, Name = name }.Start();
         }
 
         private Func<Action>? Next()
         {
-            lock (_gate)
+            while (true)
             {
-                while (_call is null && !_stopped) Monitor.Wait(_gate);
-                var call = _call;
-                _call = null;
-                return call;
+                if (_stopped) return null;
+                if (Interlocked.Exchange(ref _call, null) is { } call) return call;
+                ulong count;
+                if (Native.Read(_wake, (byte*)&count, 8) < 0 && Marshal.GetLastPInvokeError() != Native.EINTR) return null;
             }
         }
 
+        /// <summary>Only for an idle worker (new, or taken from the idle ones).</summary>
         public void Post(Func<Action> call)
         {
-            lock (_gate)
-            {
-                _call = call;
-                Monitor.Pulse(_gate);
-            }
+            Volatile.Write(ref _call, call);
+            Signal();
         }
 
+        /// <summary>Only for an idle worker, once.</summary>
         public void Stop()
         {
-            lock (_gate)
-            {
-                _stopped = true;
-                Monitor.Pulse(_gate);
-            }
+            _stopped = true;
+            Signal();
+        }
+
+        private void Signal()
+        {
+            ulong one = 1;
+            Native.Write(_wake, (byte*)&one, 8);
         }
     }
 }

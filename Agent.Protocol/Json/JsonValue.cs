@@ -177,3 +177,45 @@ public sealed record JsonObject(IReadOnlyList<KeyValuePair<string, JsonValue>> M
         return new JsonObject(kept);
     }
 }
+
+/// <summary>
+/// A value already written by <see cref="JsonWriter"/>, for a reply that never changes: the writer
+/// copies these bytes instead of walking the tree each time (guest-info's 5 KB list, bench/README.md).
+/// Only <see cref="Of"/> makes one, so the bytes are always our writer's own output. Equal to another
+/// encoded value with the same bytes, not to the tree it was written from.
+/// </summary>
+public sealed record JsonEncoded : JsonValue
+{
+    private readonly byte[] _bytes;
+    private readonly string _typeName;
+
+    private JsonEncoded(byte[] bytes, string typeName)
+    {
+        _bytes = bytes;
+        _typeName = typeName;
+    }
+
+    /// <summary>Writes <paramref name="value"/> once and keeps the bytes.</summary>
+    public static JsonEncoded Of(JsonValue value)
+    {
+        if (value is JsonEncoded encoded) return encoded;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        JsonWriter.Write(value, buffer);
+        return new(buffer.WrittenSpan.ToArray(), value.TypeName);
+    }
+
+    public override string TypeName => _typeName;
+
+    /// <summary>The JSON text as the writer produced it (pure ASCII, one line).</summary>
+    public ReadOnlySpan<byte> Bytes => _bytes;
+
+    public bool Equals(JsonEncoded? other) => other is not null && _bytes.AsSpan().SequenceEqual(other._bytes);
+
+    public override int GetHashCode() => _bytes.Length;
+
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("Json = ").Append(System.Text.Encoding.ASCII.GetString(_bytes));
+        return true;
+    }
+}

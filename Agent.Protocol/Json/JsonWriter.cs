@@ -38,6 +38,10 @@ public static class JsonWriter
             case JsonObject o:
                 WriteObject(output, o);
                 break;
+            case JsonEncoded e:
+                if (output is ByteCounter counter) counter.Advance(e.Bytes.Length);
+                else WriteBytes(output, e.Bytes);
+                break;
             default:
                 throw new ArgumentException($"unknown JSON value {value.GetType().Name}", nameof(value));
         }
@@ -102,6 +106,19 @@ public static class JsonWriter
     {
         bytes.CopyTo(output.GetSpan(bytes.Length));
         output.Advance(bytes.Length);
+    }
+
+    /// <summary>Bytes copied as they are, in spans of at most <see cref="ChunkHint"/>.</summary>
+    private static void WriteBytes(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
+    {
+        while (bytes.Length > 0)
+        {
+            var span = output.GetSpan(Math.Min(bytes.Length, ChunkHint));
+            int n = Math.Min(bytes.Length, span.Length);
+            bytes[..n].CopyTo(span);
+            output.Advance(n);
+            bytes = bytes[n..];
+        }
     }
 
     private static void WriteNumber(IBufferWriter<byte> output, long value)

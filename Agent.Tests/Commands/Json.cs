@@ -17,6 +17,7 @@ public static class Json
         JsonString s => Nodes.JsonValue.Create(s.Value),
         JsonArray a => new Nodes.JsonArray(a.Items.Select(Node).ToArray()),
         JsonObject o => new Nodes.JsonObject(o.Members.Select(m => KeyValuePair.Create(m.Key, Node(m.Value)))),
+        JsonEncoded e => JsonNode.Parse(global::System.Text.Encoding.ASCII.GetString(e.Bytes)),
         _ => throw new ArgumentOutOfRangeException(nameof(value)),
     };
 

@@ -7,7 +7,14 @@ public sealed class FakeKernel(string hostName = "guest-1", long clockTicks = 10
 {
     public bool HostNameFails { get; init; }
     public long ClockTicksPerSecond { get; } = clockTicks;
-    public KernelIdentity Uname() => new("6.1.0-test", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.0", "x86_64");
+    private int _unameCalls;
+    public int UnameCalls => Volatile.Read(ref _unameCalls);
+
+    public KernelIdentity Uname()
+    {
+        Interlocked.Increment(ref _unameCalls);
+        return new("6.1.0-test", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.0", "x86_64");
+    }
     public string HostName() => HostNameFails ? throw new PlatformException("Invalid argument") : hostName;
 }
 

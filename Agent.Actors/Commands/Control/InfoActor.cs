@@ -26,11 +26,12 @@ public sealed class InfoActor : CommandActor
     }
 
     // The reply depends only on the registered commands, the policy and the freeze state, none of
-    // which changes but the last: one value per state, built on first use.
-    private JsonValue? _thawedInfo, _frozenInfo;
+    // which changes but the last: one value per state, built and written once on first use (the
+    // writer then copies its bytes into each reply: bench/README.md).
+    private JsonEncoded? _thawedInfo, _frozenInfo;
 
     private JsonValue Info() =>
-        _freeze.Frozen ? _frozenInfo ??= BuildInfo(frozen: true) : _thawedInfo ??= BuildInfo(frozen: false);
+        _freeze.Frozen ? _frozenInfo ??= JsonEncoded.Of(BuildInfo(frozen: true)) : _thawedInfo ??= JsonEncoded.Of(BuildInfo(frozen: false));
 
     private JsonValue BuildInfo(bool frozen)
     {

@@ -28,18 +28,33 @@ public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock
         Handle<GuestGetTimezoneArguments>(_ => Timezone());
     }
 
+    // uname's release, version and machine cannot change while the process lives: taken once. The
+    // reply is kept with the os-release values it was built from (OsReleaseFile hands back the same
+    // values while a statx shows the file unchanged), so an unchanged file costs no new reply.
+    private JsonString[]? _kernelMembers;
+    private IReadOnlyDictionary<string, string>? _repliedRelease;
+    private JsonObject? _osInfo;
+
     private JsonValue OsInfo()
     {
-        var members = new List<(string, JsonValue?)>();
-        var uname = _kernel.Uname();
-        members.Add(("kernel-release", new JsonString(uname.Release)));
-        members.Add(("kernel-version", new JsonString(uname.Version)));
-        members.Add(("machine", new JsonString(uname.Machine)));
+        var kernel = _kernelMembers ??= KernelMembers(_kernel.Uname());
         var release = ReadOsRelease();
-        foreach (var (key, member) in OsReleaseMembers)
-            members.Add((member, release is not null && release.TryGetValue(key, out var v) ? new JsonString(OsRelease.Unquote(v)) : null));
-        return JsonObject.Of(members.ToArray());
+        if (_osInfo is not null && ReferenceEquals(release, _repliedRelease)) return _osInfo;
+        var members = new (string, JsonValue?)[3 + OsReleaseMembers.Length];
+        members[0] = ("kernel-release", kernel[0]);
+        members[1] = ("kernel-version", kernel[1]);
+        members[2] = ("machine", kernel[2]);
+        for (var i = 0; i < OsReleaseMembers.Length; i++)
+        {
+            var (key, member) = OsReleaseMembers[i];
+            members[3 + i] = (member, release is not null && release.TryGetValue(key, out var v) ? new JsonString(OsRelease.Unquote(v)) : null);
+        }
+        _repliedRelease = release;
+        return _osInfo = JsonObject.Of(members);
     }
+
+    private static JsonString[] KernelMembers(KernelIdentity uname) =>
+        [new JsonString(uname.Release), new JsonString(uname.Version), new JsonString(uname.Machine)];
 
     // Each os-release path with its values, kept while a statx shows the file unchanged (OsReleaseFile).
     private OsReleaseFile? _overrideRelease, _etcRelease, _usrRelease;

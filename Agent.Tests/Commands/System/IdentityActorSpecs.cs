@@ -192,6 +192,28 @@ public sealed class IdentityActorSpecs(ITestOutputHelper output) : FamilySpec(ou
     }
 
     [Fact]
+    public async Task Osinfo_asks_uname_once_and_keeps_its_reply_while_os_release_is_unchanged()
+    {
+        _tree.File("etc/os-release", "ID=debian\nVERSION_ID=12\n");
+        var kernel = new FakeKernel();
+        var identity = Identity(SettingsFor(_tree), kernel, ClockAt(DateTime.UtcNow.AddSeconds(10)));
+        const string Kernel = "\"kernel-release\":\"6.1.0-test\",\"kernel-version\":\"#1 SMP PREEMPT_DYNAMIC Debian 6.1.0\",\"machine\":\"x86_64\"";
+
+        var first = await Succeeds(identity, "guest-get-osinfo");
+        var second = await Succeeds(identity, "guest-get-osinfo");
+        Assert.Equal("{" + Kernel + ",\"id\":\"debian\",\"version-id\":\"12\"}", Json.Text(first));
+        Assert.Same(first, second);
+
+        File.WriteAllText(_tree.Path("etc/os-release"), "ID=debian\nVERSION_ID=13.1\n");
+        var changed = await Succeeds(identity, "guest-get-osinfo");
+        Assert.Equal("{" + Kernel + ",\"id\":\"debian\",\"version-id\":\"13.1\"}", Json.Text(changed));
+
+        File.Delete(_tree.Path("etc/os-release"));
+        Assert.Equal("{" + Kernel + "}", Json.Text(await Succeeds(identity, "guest-get-osinfo")));
+        Assert.Equal(1, kernel.UnameCalls);
+    }
+
+    [Fact]
     public void Os_release_changed_within_the_last_second_is_read_on_every_call()
     {
         // A write right after the read could land in the same clock tick and leave ctime as it was.
