@@ -1,10 +1,11 @@
-"""Shared by bench/memory.py, bench/soak.py and bench/sigterm_storm.py: start an agent binary on a
-unix socket in a temp folder, talk to it, and sample its RSS and open descriptors from /proc.
+"""Shared by the bench scripts: start an agent binary on a unix socket in a temp folder, talk to it,
+and sample its RSS, open descriptors, CPU time and context switches from /proc.
 
 Only the commands in ALLOWED are ever sent: read-only ones, guest-file-* on paths inside the run's
 temp folder, and guest-exec of /bin/true. The agent is also started with every other command that
 could act on the machine blocked (-b), as a second guard.
 """
+import glob
 import json
 import os
 import socket
@@ -13,6 +14,7 @@ import time
 
 ALLOWED = {
     "guest-ping", "guest-sync", "guest-info", "guest-get-osinfo", "guest-get-time",
+    "guest-network-get-interfaces", "guest-get-fsinfo",
     "guest-file-open", "guest-file-write", "guest-file-read", "guest-file-close",
     "guest-exec", "guest-exec-status",
 }
@@ -92,6 +94,27 @@ def rss_mb(pid):
     return None if kb is None else kb / 1024.0
 
 
+def cpu_seconds(pid):
+    """utime + stime of all the process's threads, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches summed over the process's threads."""
+    total = 0
+    for path in glob.glob(f"/proc/{pid}/task/*/status"):
+        try:
+            with open(path) as f:
+                for line in f:
+                    if "ctxt_switches" in line:
+                        total += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended between the glob and the open
+    return total
+
+
 def fd_count(pid):
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -102,8 +125,9 @@ def fd_count(pid):
 class Agent:
     """An agent binary serving -m unix-listen in WORKDIR (ActorAgent or qemu-ga: same options)."""
 
-    def __init__(self, binary, workdir, name="agent", extra=(), env=None, block=True):
-        self.binary, self.workdir, self.name = binary, workdir, name
+    def __init__(self, binary, workdir, name="agent", extra=(), env=None, block=True, cpu=None):
+        """cpu: pin the agent (all its threads, from its start) to this CPU."""
+        self.binary, self.workdir, self.name, self.cpu = binary, workdir, name, cpu
         self.sock = os.path.join(workdir, f"{name}.sock")
         self.statedir = os.path.join(workdir, f"{name}-state")
         os.makedirs(self.statedir, exist_ok=True)
@@ -118,8 +142,9 @@ class Agent:
             argv += ["-b", BLOCKED]
         env = dict(os.environ)
         env.update(self.env or {})
+        pin = None if self.cpu is None else (lambda: os.sched_setaffinity(0, {self.cpu}))
         self.proc = subprocess.Popen(argv, cwd=self.workdir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             try:

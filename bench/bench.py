@@ -36,7 +36,6 @@ ALLOWED = {
 }
 
 CHUNK = 48 * 1024
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 def request(command, arguments=None):
@@ -71,12 +70,6 @@ def proc_status(pid, key):
             if line.startswith(key + ":"):
                 return int(line.split()[1]) * 1024
     raise KeyError(key)
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
 class Agent:
@@ -328,7 +321,7 @@ def main():
             if available is None:
                 theirs = {a.name: a.enabled_commands() for a in agents}
                 available = {m[0] for m in table if m[3] is None or all(m[3] in c for c in theirs.values())}
-            cpu0 = {a.name: cpu_seconds(a.proc.pid) for a in agents}
+            cpu0 = {a.name: agentproc.cpu_seconds(a.proc.pid) for a in agents}
             for key, label, unit, needs, block, blocks, *_ in table:
                 if block is None or key not in available or (args.only and key not in args.only.split(",")):
                     continue
@@ -337,7 +330,7 @@ def main():
                         samples[a.name].setdefault(key, []).extend(block(a))
                 print(f"round {rnd + 1}: {label} done", file=sys.stderr)
             for a in order:
-                samples[a.name].setdefault("cpu_load_s", []).append(cpu_seconds(a.proc.pid) - cpu0[a.name])
+                samples[a.name].setdefault("cpu_load_s", []).append(agentproc.cpu_seconds(a.proc.pid) - cpu0[a.name])
                 samples[a.name].setdefault("rss_peak_mb", []).append(proc_status(a.proc.pid, "VmHWM") / 1e6)
                 a.stop()
             # Extra cold starts, alternating, for a startup median over more than one start per round.

@@ -24,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench import Agent, CHUNK  # noqa: E402
+from bench import Agent, CHUNK, exec_to_exited  # noqa: E402
 
 EIGHT_MB = 8 * 1024 * 1024
 RECORD = None  # --record PREFIX: also `perf record -g` each workload into PREFIX.<agent>.<workload>
@@ -86,23 +86,7 @@ def reads(agent, n):
 
 
 def execs(agent, n, arguments, expect, label):
-    def work():
-        for _ in range(n):
-            pid = agent.conn.call("guest-exec", arguments)["pid"]
-            while True:
-                status = agent.conn.call("guest-exec-status", {"pid": pid})
-                if status["exited"]:
-                    break
-                time.sleep(0.001)
-            out = base64.b64decode(status.get("out-data", ""))
-            captured = len(out) + status.get("__org.actoragent_out-remaining", 0)
-            while len(out) < captured:
-                part = agent.conn.call("__org.actoragent_guest-exec-read-output",
-                                       {"pid": pid, "stream": "out", "offset": len(out)})
-                out += base64.b64decode(part["buf-b64"])
-            if len(out) != expect:
-                raise RuntimeError(f"exec output {len(out)} bytes, not {expect}")
-    return counted(agent, work, label)
+    return counted(agent, lambda: exec_to_exited(arguments, n, expect_out=expect)(agent), label)
 
 
 def main():

@@ -8,29 +8,12 @@ sends it N times sequentially over one connection. Read-only commands only.
 
 usage: inventory_cost.py BINARY [--n 10000] [--strace] [--only guest-info,...]
 """
-import argparse, collections, glob, os, re, socket, subprocess, tempfile, time
+import argparse, collections, os, re, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentproc import Agent, context_switches, cpu_seconds, request  # noqa: E402
 
 COMMANDS = ["guest-ping", "guest-info", "guest-get-osinfo", "guest-network-get-interfaces", "guest-get-fsinfo"]
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def switches(pid):
-    total = 0
-    for status in glob.glob(f"/proc/{pid}/task/*/status"):
-        try:
-            with open(status) as f:
-                for line in f:
-                    if "ctxt_switches" in line:
-                        total += int(line.split()[1])
-        except FileNotFoundError:
-            pass
-    return total
 
 
 def main():
@@ -45,30 +28,17 @@ def main():
     args = ap.parse_args()
     commands = args.only.split(",") if args.only else COMMANDS
     with tempfile.TemporaryDirectory(prefix="inventory-cost-") as d:
-        sock_path = os.path.join(d, "sock")
-        cpu = args.agent_cpu
-        agent = subprocess.Popen([os.path.abspath(args.binary), "-m", "unix-listen", "-p", sock_path, "-t", d], cwd=d,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                 preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        agent = Agent(os.path.abspath(args.binary), d, cpu=args.agent_cpu)
         try:
+            agent.start(wait=30)
             os.sched_setaffinity(0, {args.client_cpu})
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            deadline = time.time() + 30
-            while True:
-                try:
-                    s.connect(sock_path)
-                    break
-                except OSError:
-                    if time.time() > deadline:
-                        raise
-                    time.sleep(0.02)
-            f = s.makefile("rb")
+            conn = agent.connect()
 
             def run(cmd, n):
-                line = b'{"execute":"%s"}\n' % cmd.encode()
+                line = request(cmd)  # refuses anything outside agentproc.ALLOWED
                 for _ in range(n):
-                    s.sendall(line)
-                    reply = f.readline()
+                    conn.sock.sendall(line)
+                    reply = conn.line()
                     if not reply.startswith(b'{"return"'):
                         raise RuntimeError(f"{cmd}: {reply[:200]!r}")
 
@@ -76,9 +46,9 @@ def main():
             print(f"{'command':32} {'CPU us/req':>11} {'ctx sw/req':>11}" + (f" {'syscalls/req':>13}  top syscalls" if args.strace else ""))
             for cmd in commands:
                 run(cmd, args.warmup)
-                c0, w0 = cpu_seconds(agent.pid), switches(agent.pid)
+                c0, w0 = cpu_seconds(agent.pid), context_switches(agent.pid)
                 run(cmd, args.n)
-                c1, w1 = cpu_seconds(agent.pid), switches(agent.pid)
+                c1, w1 = cpu_seconds(agent.pid), context_switches(agent.pid)
                 out = f"{cmd:32} {(c1 - c0) * 1e6 / args.n:11.1f} {(w1 - w0) / args.n:11.2f}"
                 if args.strace:
                     m = max(args.n // 10, 100)
@@ -99,12 +69,7 @@ def main():
                     out += f" {total / m:13.1f}  {top}"
                 print(out, flush=True)
         finally:
-            agent.terminate()
-            try:
-                agent.wait(10)
-            except subprocess.TimeoutExpired:
-                agent.kill()
-                agent.wait()
+            agent.stop()
 
 
 if __name__ == "__main__":
