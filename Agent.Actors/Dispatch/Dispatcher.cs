@@ -196,7 +196,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     return;
                 }
                 var seq = ++_nextSeq;
-                var deadline = _settings.Deadlines.TryGetValue(request.Command, out var own) ? own : _settings.Deadline;
+                var deadline = _settings.DeadlineFor(request.Command);
                 _inFlight = new InFlight(seq, pending, request, route.Schema, owner, Stopwatch.GetTimestamp(), deadline);
                 // One timer for a run of commands, not a start and a cancel each (bench/README.md, "Per-request cost"):
                 // armed for the first, it checks whoever is in flight when it fires (OnDeadlineSweep).

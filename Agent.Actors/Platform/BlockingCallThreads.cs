@@ -56,6 +56,9 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
         private readonly int _wake = Native.EventFd(0, Native.EFD_CLOEXEC);
         private Func<Action>? _call;
         private volatile bool _stopped;
+        // The thread and Stop each hold the descriptor; the last to let go closes it, so Stop's write
+        // can never reach a closed (or reused) descriptor number.
+        private int _holders = 2;
 
         /// <summary>Each call returns what completes its task, run once the thread is idle again.</summary>
         public Worker(BlockingCallThreads owner, string name)
@@ -69,8 +72,7 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
                     owner.Finished(this);
                     complete();
                 }
-                // Only this thread closes the descriptor: Stop wrote its wake-up before this could run.
-                Native.Close(_wake);
+                Release();
             }) { IsBackground = true, Name = name }.Start();
         }
 
@@ -97,6 +99,12 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
         {
             _stopped = true;
             Signal();
+            Release();
+        }
+
+        private void Release()
+        {
+            if (Interlocked.Decrement(ref _holders) == 0) Native.Close(_wake);
         }
 
         private void Signal()

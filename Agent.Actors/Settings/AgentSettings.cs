@@ -119,6 +119,9 @@ public sealed record DispatchSettings(TimeSpan Deadline, IReadOnlyDictionary<str
         c.GetConfig("deadlines").AsEnumerable().ToDictionary(e => e.Key.Trim('"'), e => e.Value.GetTimeSpan()),
         c.GetTimeSpan("abandon-grace"));
 
+    /// <summary>The deadline of <paramref name="command"/> (no allocation: it is read per request).</summary>
+    public TimeSpan DeadlineFor(string command) => Deadlines.TryGetValue(command, out var own) ? own : Deadline;
+
     /// <summary>The deadline of <paramref name="command"/> and the key an operator changes to move it.</summary>
     public (TimeSpan Deadline, string Key) DeadlineOf(string command) =>
         Deadlines.TryGetValue(command, out var own)
