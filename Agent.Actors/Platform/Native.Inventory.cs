@@ -70,12 +70,21 @@ internal static unsafe partial class Native
 
     internal const int AtFdCwd = -100;
     internal const uint StatxType = 0x1;
+    internal const uint StatxBasicStats = 0x7ff;
+    // struct statx (linux/stat.h): where each field this agent reads sits.
     internal const int StatxBufferSize = 256;
     internal const int StatxModeOffset = 0x1c;
+    internal const int StatxInoOffset = 0x20;
+    internal const int StatxSizeOffset = 0x28;
+    internal const int StatxCtimeOffset = 0x60;
+    internal const int StatxMtimeOffset = 0x70;
     internal const int StatxRdevMajorOffset = 0x80;
     internal const int StatxRdevMinorOffset = 0x84;
+    internal const int StatxDevMajorOffset = 0x88;
+    internal const int StatxDevMinorOffset = 0x8c;
     internal const ushort FileTypeMask = 0xF000;
     internal const ushort BlockDeviceType = 0x6000;
+    internal const ushort RegularFileType = 0x8000;
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     internal static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);

@@ -110,15 +110,6 @@ public sealed unsafe class OsReleaseFile(string path, IClock clock)
 {
     private readonly record struct Identity(uint DevMajor, uint DevMinor, ulong Inode, ulong Size, long MtimeSec, uint MtimeNsec, long CtimeSec, uint CtimeNsec);
 
-    private const int StatxInoOffset = 0x20;
-    private const int StatxSizeOffset = 0x28;
-    private const int StatxCtimeOffset = 0x60;
-    private const int StatxMtimeOffset = 0x70;
-    private const int StatxDevMajorOffset = 0x88;
-    private const int StatxDevMinorOffset = 0x8c;
-    private const uint StatxBasicStats = 0x7ff;
-    private const ushort RegularFileType = 0x8000;
-
     private Identity? _kept;
     private IReadOnlyDictionary<string, string>? _values;
 
@@ -146,11 +137,11 @@ public sealed unsafe class OsReleaseFile(string path, IClock clock)
     private Identity? Stat()
     {
         var buf = stackalloc byte[Native.StatxBufferSize];
-        if (Native.Statx(Native.AtFdCwd, Path, 0, StatxBasicStats, buf) != 0) return null;
-        if ((*(ushort*)(buf + Native.StatxModeOffset) & Native.FileTypeMask) != RegularFileType) return null;
+        if (Native.Statx(Native.AtFdCwd, Path, 0, Native.StatxBasicStats, buf) != 0) return null;
+        if ((*(ushort*)(buf + Native.StatxModeOffset) & Native.FileTypeMask) != Native.RegularFileType) return null;
         return new Identity(
-            *(uint*)(buf + StatxDevMajorOffset), *(uint*)(buf + StatxDevMinorOffset), *(ulong*)(buf + StatxInoOffset),
-            *(ulong*)(buf + StatxSizeOffset), *(long*)(buf + StatxMtimeOffset), *(uint*)(buf + StatxMtimeOffset + 8),
-            *(long*)(buf + StatxCtimeOffset), *(uint*)(buf + StatxCtimeOffset + 8));
+            *(uint*)(buf + Native.StatxDevMajorOffset), *(uint*)(buf + Native.StatxDevMinorOffset), *(ulong*)(buf + Native.StatxInoOffset),
+            *(ulong*)(buf + Native.StatxSizeOffset), *(long*)(buf + Native.StatxMtimeOffset), *(uint*)(buf + Native.StatxMtimeOffset + 8),
+            *(long*)(buf + Native.StatxCtimeOffset), *(uint*)(buf + Native.StatxCtimeOffset + 8));
     }
 }
