@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
 using Agent.Actors.Platform;
+using Agent.Protocol.Json;
 
 namespace Agent.Actors.Processes;
 
@@ -151,35 +152,8 @@ internal sealed class PipePump
         public bool Open => Fd >= 0;
         public bool Truncated { get; private set; }
 
-        public ReadOnlySequence<byte> Bytes
-        {
-            get
-            {
-                var last = _chunk.AsMemory(0, _used);
-                if (_full.Count == 0) return new ReadOnlySequence<byte>(last);
-                var first = new Piece(_full[0], 0);
-                var end = first;
-                for (var i = 1; i < _full.Count; i++) end = end.Append(_full[i]);
-                if (_used > 0) end = end.Append(last);
-                return new ReadOnlySequence<byte>(first, 0, end, end.Memory.Length);
-            }
-        }
-
-        private sealed class Piece : ReadOnlySequenceSegment<byte>
-        {
-            public Piece(ReadOnlyMemory<byte> memory, long runningIndex)
-            {
-                Memory = memory;
-                RunningIndex = runningIndex;
-            }
-
-            public Piece Append(ReadOnlyMemory<byte> memory)
-            {
-                var next = new Piece(memory, RunningIndex + Memory.Length);
-                Next = next;
-                return next;
-            }
-        }
+        public ReadOnlySequence<byte> Bytes =>
+            ByteSequence.Of(_full.Select(chunk => (ReadOnlyMemory<byte>)chunk).Append(_chunk.AsMemory(0, _used)));
 
         /// <summary>Reads once into the capture (or into <paramref name="discard"/> once the limit is reached).</summary>
         public unsafe void ReadOnce(byte[] discard)

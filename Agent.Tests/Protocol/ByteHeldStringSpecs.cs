@@ -93,32 +93,15 @@ public class ByteHeldStringSpecs
     /// <summary>A sequence of <paramref name="data"/> cut into pieces of the given sizes (the rest in a last piece).</summary>
     private static ReadOnlySequence<byte> Pieces(byte[] data, int[] sizes)
     {
-        var first = new Piece(ReadOnlyMemory<byte>.Empty, 0);
-        var end = first;
+        var pieces = new List<ReadOnlyMemory<byte>> { ReadOnlyMemory<byte>.Empty };
         var at = 0;
         foreach (var size in sizes.Append(data.Length))
         {
             var take = Math.Min(size, data.Length - at);
-            end = end.Append(data.AsMemory(at, take));
+            pieces.Add(data.AsMemory(at, take));
             at += take;
         }
-        return new ReadOnlySequence<byte>(first, 0, end, end.Memory.Length);
-    }
-
-    private sealed class Piece : ReadOnlySequenceSegment<byte>
-    {
-        public Piece(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Piece Append(ReadOnlyMemory<byte> next)
-        {
-            var piece = new Piece(next, RunningIndex + Memory.Length);
-            Next = piece;
-            return piece;
-        }
+        return ByteSequence.Of(pieces);
     }
 
     // Pieces as an exec capture holds them (16 KiB doubling) and every way a group of three bytes can
