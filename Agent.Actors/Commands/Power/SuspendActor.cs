@@ -9,20 +9,54 @@ namespace Agent.Actors.Commands.Power;
 public sealed class SuspendActor : CommandActor
 {
     private readonly PowerContext _ctx;
+    private readonly Dictionary<long, IActorRef> _running = new();
     private long _attempts;
 
     public SuspendActor(PowerContext ctx)
     {
         _ctx = ctx;
         HandleLater<GetPowerCapabilitiesArguments>((e, _) =>
-            Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}"));
+            Track(e, Context.ActorOf(CapabilityQuery.Props(e.Seq, Sender, ctx), $"capabilities-{++_attempts}")));
         HandleLater<GuestSuspendDiskArguments>((e, _) => Attempt(e, SuspendMode.Disk));
         HandleLater<GuestSuspendRamArguments>((e, _) => Attempt(e, SuspendMode.Ram));
         HandleLater<GuestSuspendHybridArguments>((e, _) => Attempt(e, SuspendMode.Hybrid));
     }
 
     private void Attempt(Execute e, SuspendMode mode) =>
-        Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)), $"attempt-{++_attempts}");
+        Track(e, Context.ActorOf(SuspendAttempt.Props(mode, _ctx, new SuspendAttempt.Purpose.Execute(e.Seq, Sender)), $"attempt-{++_attempts}"));
+
+    private void Track(Execute e, IActorRef child)
+    {
+        _running[e.Seq] = child;
+        Context.Watch(child);
+    }
+
+    /// <summary>
+    /// The attempt is stopped, its probe or executor helper killed with it (ChildProcess.PostStop), and
+    /// the command answered; a command this actor is not running is not its to answer (PowerActor).
+    /// </summary>
+    protected override void OnAbandon(Abandon abandon)
+    {
+        if (!_running.Remove(abandon.Seq, out var child)) return;
+        Context.Unwatch(child);
+        Context.Stop(child);
+        Sender.Tell(new CommandFailed(abandon.Seq, abandon.Error));
+    }
+
+    protected override void OnMessage(object message)
+    {
+        if (message is not Terminated t)
+        {
+            Unhandled(message);
+            return;
+        }
+        foreach (var (seq, child) in _running)
+            if (child.Equals(t.ActorRef))
+            {
+                _running.Remove(seq);
+                return;
+            }
+    }
 
     public static Props Props(PowerContext ctx) =>
         Akka.Actor.Props.Create(() => new SuspendActor(ctx));
