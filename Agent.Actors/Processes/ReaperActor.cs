@@ -101,14 +101,42 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
     }
 
     /// <summary>
-    /// Zombies still held for their owners are collected: no owner can signal them any more, and an
-    /// actor system that stops must leave no zombie behind in a process that goes on (tests, hosts).
+    /// The agent is stopping. Children still running have their groups killed here: an owner's own
+    /// kill (ChildProcess.PostStop) goes through this actor and is lost if the system stops it first,
+    /// which left guest-exec children and hung helpers running after a SIGTERM. None of these pids has
+    /// been reaped, so none can have been reused. Then every zombie is collected: an actor system that
+    /// stops must leave none behind in a process that goes on (tests, hosts).
     /// </summary>
     protected override void PostStop()
     {
         _subscription?.Dispose();
+        foreach (var pid in _watched.Keys) Native.Kill(-pid, Native.SIGKILL);
         foreach (var pid in _held.Keys) Collect(pid);
         _held.Clear();
+        CollectKilled();
+    }
+
+    /// <summary>
+    /// Reaps the children killed at stop as they die; SIGKILL ends a child at once unless it sits in an
+    /// uninterruptible wait, so this waits briefly and leaves a straggler to init (the agent exits).
+    /// </summary>
+    private void CollectKilled()
+    {
+        var left = new List<int>(_watched.Keys);
+        var until = Environment.TickCount64 + 200;
+        while (left.Count > 0)
+        {
+            left.RemoveAll(pid =>
+            {
+                int rc;
+                do rc = Native.WaitPid(pid, out _, Native.WNOHANG);
+                while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
+                return rc != 0;
+            });
+            if (left.Count == 0 || Environment.TickCount64 >= until) break;
+            Thread.Sleep(2);
+        }
+        _watched.Clear();
     }
 
     private void OnWatch(Watch watch)

@@ -183,6 +183,42 @@ public sealed class GuestControlEndToEndSpecs : IDisposable
     }
 
     [Fact]
+    public async Task SIGTERM_with_a_helper_and_an_exec_in_flight_exits_0_and_leaves_no_process_behind()
+    {
+        var helperPid = Path.Combine(_root, "chpasswd.pid");
+        Helper("chpasswd", $"echo $$ > '{helperPid}'; sleep 100");
+        await using var agent = await Start();
+        var exec = Json.Parse(await agent.RoundTripAsync(
+            "{\"execute\":\"guest-exec\",\"arguments\":{\"path\":\"/bin/sleep\",\"arg\":[\"100\"],\"capture-output\":true}}"));
+        var execPid = exec.GetProperty("return").GetProperty("pid").GetInt32();
+        var base64 = Convert.ToBase64String("secret"u8.ToArray());
+        await agent.SendAsync($"{{\"execute\":\"guest-set-user-password\",\"arguments\":{{\"username\":\"alice\",\"password\":\"{base64}\",\"crypted\":false}}}}\n");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!(File.Exists(helperPid) && File.ReadAllText(helperPid).EndsWith('\n')) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        var chpasswdPid = int.Parse(File.ReadAllText(helperPid));
+        Assert.True(Directory.Exists($"/proc/{execPid}") && Directory.Exists($"/proc/{chpasswdPid}"), "the children are not running");
+
+        Assert.Equal(0, await agent.TerminateAsync());
+
+        // Both process groups were killed at the stop (reparented to init, a zombie is init's to reap).
+        deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while ((Running(execPid) || Running(chpasswdPid)) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.False(Running(execPid), $"guest-exec's child {execPid} outlived the agent");
+        Assert.False(Running(chpasswdPid), $"chpasswd {chpasswdPid} outlived the agent");
+    }
+
+    /// <summary>Alive and not a zombie: the state letter follows the command's closing parenthesis in /proc/PID/stat.</summary>
+    private static bool Running(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2] != 'Z';
+        }
+        catch (IOException) { return false; }
+    }
+
+    [Fact]
     public async Task A_daemon_started_frozen_writes_its_pidfile_only_at_thaw()
     {
         LeaveFrozenMarker();

@@ -147,6 +147,28 @@ public sealed class ReaperSpecs : TestKit
     }
 
     [Fact]
+    public async Task A_reaper_that_stops_kills_the_groups_still_running_and_reaps_their_leaders()
+    {
+        // At the agent's stop the reaper may stop before the owners whose PostStop asks it to kill.
+        var reaper = Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromHours(1), 1024), new FakeChildSignals()));
+        var grandchildFile = Path.Combine(Path.GetTempPath(), $"reaper-spec-{Guid.NewGuid():N}");
+        try
+        {
+            Sys.ActorOf(ChildProcess.Props(new SpawnSpec("/bin/sh", ["-c", $"sleep 100 & echo $! > '{grandchildFile}'; wait"]), reaper, TestActor));
+            var pid = (await ExpectMsgAsync<ChildStarted>(Wait)).Pid;
+            await AwaitConditionAsync(() => Task.FromResult(File.Exists(grandchildFile) && File.ReadAllText(grandchildFile).EndsWith('\n')), Wait);
+            var grandchild = int.Parse(File.ReadAllText(grandchildFile));
+            Assert.True(ProcFs.IsAlive(pid) && ProcFs.IsAlive(grandchild));
+
+            Sys.Stop(reaper);
+
+            await AwaitAssertAsync(() => Assert.Null(ProcFs.Stat(pid)), Wait);
+            await AwaitAssertAsync(() => Assert.False(ProcFs.IsAlive(grandchild)), Wait);
+        }
+        finally { File.Delete(grandchildFile); }
+    }
+
+    [Fact]
     public async Task The_real_SIGCHLD_wakes_the_reaper_long_before_its_sweep()
     {
         var reaper = Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromHours(1), 1024)));
