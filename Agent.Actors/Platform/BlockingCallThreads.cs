@@ -36,13 +36,25 @@ public sealed class BlockingCallThreads(string name, int maxIdle) : IDisposable
 
     private void Finished(Worker worker)
     {
-        if (!_disposed && _idle.Count < maxIdle) _idle.Add(worker);
-        else worker.Stop();
+        if (_disposed || _idle.Count >= maxIdle)
+        {
+            worker.Stop();
+            return;
+        }
+        _idle.Add(worker);
+        // Dispose may have drained the idle ones between the check and the Add; each worker is taken
+        // once, so draining again from here stops this one exactly once.
+        if (_disposed) StopIdle();
     }
 
     public void Dispose()
     {
         _disposed = true;
+        StopIdle();
+    }
+
+    private void StopIdle()
+    {
         while (_idle.TryTake(out var worker)) worker.Stop();
     }
 
