@@ -115,6 +115,7 @@ public sealed class ChannelActorSpecs(ITestOutputHelper output) : Akka.TestKit.X
         AwaitCondition(() => host.HasStalledMidWrite, TimeSpan.FromSeconds(10));
         AwaitReleased(data);
         Assert.Equal(100_000, host.BytesWritten);
+        Assert.Equal(2, host.WriteCalls); // a 64 KiB chunk, then the one cut off: nothing after it
 
         // The channel goes on: a new client is answered.
         host.Reconnect();

@@ -65,8 +65,12 @@ public sealed class InMemoryTransport(bool cutsOffStalledClients = true) : ITran
     /// <summary>True once a write has waited in <see cref="StallAfter"/> (it may have ended since).</summary>
     public bool HasStalledMidWrite => _stalledAt is not null;
 
+    /// <summary>Writes the channel has asked for.</summary>
+    public int WriteCalls { get; private set; }
+
     public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
+        WriteCalls++;
         if (BytesWritten + data.Length > _stallAfter)
         {
             var now = (int)Math.Max(0, _stallAfter - BytesWritten);
