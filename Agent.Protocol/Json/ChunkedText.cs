@@ -10,6 +10,7 @@ namespace Agent.Protocol.Json;
 /// text is asked for. A long reply line (an exec capture, a file read) then never exists whole: the
 /// channel encodes the next chunk into one reused buffer as the socket drains (bench/README.md,
 /// "Large replies streamed"). Immutable; <see cref="Start"/> gives a cursor that writes it once.
+/// The data must stay as it is until then: a capture's pieces are never reused or pooled.
 /// </summary>
 public sealed class ChunkedText
 {
