@@ -60,11 +60,11 @@ def main():
                 continue
             runs = [one_run(name, [binary], workdir, args.cpu) for _ in range(args.runs)]
             med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+            hwms = ", ".join("%.1f" % r["hwm_after_mb"] for r in runs)
+            cpus = ", ".join("%.3f" % r["cpu_s"] for r in runs)
             print(f"{name:11} VmHWM {med['hwm_before_mb']:.1f} -> {med['hwm_after_mb']:.1f} MB"
                   f" (RSS after {med['rss_after_mb']:.1f}), exec CPU {med['cpu_s']:.3f} s,"
-                  f" {med['switches']:.0f} switches  (median of {len(runs)};"
-                  f" HWM {', '.join(f'{r['hwm_after_mb']:.1f}' for r in runs)};"
-                  f" CPU {', '.join(f'{r['cpu_s']:.3f}' for r in runs)})")
+                  f" {med['switches']:.0f} switches  (median of {len(runs)}; HWM {hwms}; CPU {cpus})")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
