@@ -10,7 +10,8 @@ namespace Agent.Actors.Channel;
 /// Owns the transport, its connections, the JSON streamer and backpressure: bytes in, stream items to
 /// the dispatcher in order, reply lines out in the order the dispatcher delivers them. The streamer is
 /// never reset on a reconnect, as qemu-ga's is not (qga/main.c keeps one JSONMessageParser). The
-/// channel alone writes to the transport.
+/// channel alone writes to the transport. A long reply line is encoded a chunk at a time into one reused
+/// buffer as the transport takes it (Replies.ChunkedAbove), so it never exists whole.
 ///
 /// Memory is bounded in bytes, never by refusing requests: requests read but unanswered count against
 /// agent.channel.request-budget, replies not yet written against reply-budget. Past either, reading
@@ -38,6 +39,9 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private const string WriteTimer = "write-timeout";
     // Coalesced replies per write; a bigger batch only delays the first line of it.
     private const int MaxBatchBytes = 64 * 1024;
+    // Bytes of a long line encoded per write: small enough to stay in cache, large enough that the
+    // socket's buffer takes several per wake-up (bench/README.md, "Large replies streamed").
+    private const int ChunkBytes = 64 * 1024;
 
     /// <summary>
     /// Items parsed and not yet answered, at most. Bytes past that wait unparsed: a parsed request
@@ -51,7 +55,11 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private readonly Func<ITransport> _openTransport;
     private readonly JsonStreamer _streamer = new();
     private readonly List<StreamItem> _items = new();
-    private readonly Queue<(long Conn, byte[] Line)> _writes = new();
+    // Exactly one of Line and Chunked is set.
+    private readonly Queue<(long Conn, byte[]? Line, ChunkedText? Chunked)> _writes = new();
+    // The long line being written, a chunk per write, to _chunkedConn; it holds its data until done.
+    private ChunkedText.Cursor? _chunked;
+    private long _chunkedConn;
     // Submitted items in submission order, which is the order their deliveries come back in.
     private readonly Queue<(long Ticket, long Conn, long Bytes)> _submitted = new();
     // Bytes read and not yet fed to the streamer (the parse window was full), in arrival order.
@@ -130,6 +138,7 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     protected override void PostStop()
     {
         _writeCancel.Cancel();
+        _chunked?.Release();
         _transport?.Dispose();
     }
 
@@ -241,14 +250,14 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
             throw new InvalidOperationException($"delivery for ticket {delivery.Ticket} arrived while {ticket} was due");
         _requestBytes -= bytes;
         Parse();
-        if (delivery.Line is null || _transport is null)
+        if ((delivery.Line is null && delivery.Chunked is null) || _transport is null)
         {
             // No reply (suspend/shutdown success), or no transport to write to.
             Settle(conn);
             return;
         }
-        _writes.Enqueue((conn, delivery.Line));
-        _replyBytes += delivery.Line.Length;
+        _writes.Enqueue((conn, delivery.Line, delivery.Chunked));
+        _replyBytes += delivery.Line?.Length ?? delivery.Chunked!.Length;
         UpdateReading();
         // Pipelined replies leave in one write instead of one syscall each: on the event loop, Flush is
         // sent when the loop has nothing else to run (the burst is answered, or waits off the loop);
@@ -271,10 +280,17 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
 
     private void WriteNext()
     {
-        while (!_writing && _transport is not null && _writes.TryPeek(out var head))
+        while (!_writing && _transport is not null && (_chunked is not null || _writes.Count > 0))
         {
-            var conn = head.Conn;
-            var data = TakeBatch(conn);
+            if (_chunked is null && _writes.Peek().Chunked is { } text)
+            {
+                _chunkedConn = _writes.Dequeue().Conn;
+                _chunked = text.Start();
+                _batchLines = 1;
+                _batchBytes = text.Length;
+            }
+            var conn = _chunked is null ? _writes.Peek().Conn : _chunkedConn;
+            var data = _chunked is null ? TakeBatch(conn) : NextChunk();
             _writing = true;
             var seq = ++_writeSeq;
             Task write;
@@ -297,23 +313,30 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     /// <summary>Dequeues the head line and the lines behind it for the same client, up to a bound, as one buffer.</summary>
     private ReadOnlyMemory<byte> TakeBatch(long conn)
     {
-        var first = _writes.Dequeue().Line;
+        var first = _writes.Dequeue().Line!;
         _batchLines = 1;
         _batchBytes = first.Length;
-        if (!_writes.TryPeek(out var next) || next.Conn != conn) return first;
+        if (!_writes.TryPeek(out var next) || next.Conn != conn || next.Line is null) return first;
         var length = first.Length;
         EnsureBatchCapacity(length);
         first.CopyTo(_batch, 0);
-        while (_writes.TryPeek(out next) && next.Conn == conn && length + next.Line.Length <= MaxBatchBytes)
+        while (_writes.TryPeek(out next) && next.Conn == conn && next.Line is { } line && length + line.Length <= MaxBatchBytes)
         {
             _writes.Dequeue();
-            _batchBytes += next.Line.Length;
-            EnsureBatchCapacity(length + next.Line.Length);
-            next.Line.CopyTo(_batch, length);
-            length += next.Line.Length;
+            _batchBytes += line.Length;
+            EnsureBatchCapacity(length + line.Length);
+            line.CopyTo(_batch, length);
+            length += line.Length;
             _batchLines++;
         }
         return _batch.AsMemory(0, length);
+    }
+
+    /// <summary>The next chunk of the long line, encoded into the batch buffer (no batch is in flight meanwhile).</summary>
+    private ReadOnlyMemory<byte> NextChunk()
+    {
+        EnsureBatchCapacity(ChunkBytes);
+        return _batch.AsMemory(0, _chunked!.Fill(_batch.AsSpan(0, ChunkBytes)));
     }
 
     private void EnsureBatchCapacity(int length)
@@ -346,6 +369,12 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     private void WriteCompleted(long conn, Exception? error)
     {
         _writing = false;
+        if (_chunked is not null)
+        {
+            if (error is null && !_chunked.IsDone) return; // the next chunk follows
+            _chunked.Release();
+            _chunked = null;
+        }
         _replyBytes -= _batchBytes;
         // A failed write (the client has gone, or was cut off for not reading) drops the replies; they
         // are never sent to a successor, since each connection has its own socket.

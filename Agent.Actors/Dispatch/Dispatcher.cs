@@ -27,8 +27,11 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     /// <summary>One item from the byte stream, in stream order; <paramref name="Ticket"/> comes back in its Delivery.</summary>
     public sealed record Submit(long Ticket, StreamItem Item);
 
-    /// <summary>The answer to one Submit, sent to its sender: the reply line to write (null: nothing to write).</summary>
-    public sealed record Delivery(long Ticket, byte[]? Line);
+    /// <summary>
+    /// The answer to one Submit, sent to its sender: the reply line to write, as bytes or, when long, as
+    /// text encoded as it is written (<see cref="Replies.ChunkedAbove"/>); neither: nothing to write.
+    /// </summary>
+    public sealed record Delivery(long Ticket, byte[]? Line, ChunkedText? Chunked = null);
 
     /// <summary>The channel's reply budget is full (no command starts) or has room again.</summary>
     public sealed record RepliesBacklogged(bool Full);
@@ -286,6 +289,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         Finish(flight, null, CommandErrors.DeadlinePassed(flight.Request.Command, deadline, key));
     }
 
-    private void Deliver(Pending to, JsonObject reply, bool delimited = false) =>
-        to.ReplyTo.Tell(new Delivery(to.Ticket, Replies.LineWithin(reply, _maxReplyBytes, delimited)));
+    private void Deliver(Pending to, JsonObject reply, bool delimited = false)
+    {
+        var (line, chunked) = Replies.ChunkedLineWithin(reply, _maxReplyBytes, delimited);
+        to.ReplyTo.Tell(new Delivery(to.Ticket, line, chunked));
+    }
 }

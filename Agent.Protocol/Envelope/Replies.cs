@@ -35,12 +35,53 @@ public static class Replies
     /// (an error that echoes a huge command name or token, a huge id), a GenericError line that says so:
     /// with the reply's id when that still fits, else without. No line ever exceeds the limit.
     /// </summary>
-    public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
+    public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false) =>
+        Line(Within(reply, maxLineBytes, delimited, out _), delimited);
+
+    /// <summary>
+    /// Lines longer than this are not built whole but written in chunks as the transport drains
+    /// (<see cref="ChunkedLineWithin"/>). Shorter ones cost a copy of themselves at most, and are the
+    /// lines the channel batches (bench/README.md, "Large replies streamed").
+    /// </summary>
+    public const int ChunkedAbove = 64 * 1024;
+
+    /// <summary>
+    /// <see cref="LineWithin"/>'s line: as bytes when it is at most <see cref="ChunkedAbove"/> long, else
+    /// as text encoded a chunk at a time when written. Exactly one of the two is set.
+    /// </summary>
+    public static (byte[]? Line, ChunkedText? Chunked) ChunkedLineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
     {
-        if (LineLength(reply, delimited) <= maxLineBytes) return Line(reply, delimited);
+        var within = Within(reply, maxLineBytes, delimited, out var length);
+        return length <= ChunkedAbove ? (Line(within, delimited), null) : (null, ChunkedLine(within, delimited));
+    }
+
+    /// <summary>The bytes of <see cref="Line"/>, collected as parts whose base64 data is encoded only when written.</summary>
+    public static ChunkedText ChunkedLine(JsonObject reply, bool delimited = false)
+    {
+        var output = new ChunkedText.Builder();
+        if (delimited)
+        {
+            output.GetSpan(1)[0] = 0xFF;
+            output.Advance(1);
+        }
+        JsonWriter.Write(reply, output);
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
+        return output.Build();
+    }
+
+    /// <summary>The reply, or the error that replaces it when its line would be too long; and that line's length.</summary>
+    private static JsonObject Within(JsonObject reply, long maxLineBytes, bool delimited, out long length)
+    {
+        length = LineLength(reply, delimited);
+        if (length <= maxLineBytes) return reply;
         var tooLong = QmpError.Generic($"the reply would exceed agent.channel.max-reply-bytes ({maxLineBytes})");
         var error = Error(tooLong, reply["id"]);
-        return Line(LineLength(error, delimited) <= maxLineBytes ? error : Error(tooLong, null), delimited);
+        length = LineLength(error, delimited);
+        if (length <= maxLineBytes) return error;
+        error = Error(tooLong, null);
+        length = LineLength(error, delimited);
+        return error;
     }
 
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>

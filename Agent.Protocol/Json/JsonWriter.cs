@@ -207,6 +207,14 @@ public static class JsonWriter
             counter.Advance((int)Agent.Protocol.Encoding.Base64Text.Length(data.Length) + 2);
             return;
         }
+        if (output is ChunkedText.Builder chunked)
+        {
+            // Encoded later, a chunk at a time, as the line is written.
+            Put(output, "\""u8);
+            chunked.AddBase64(data);
+            Put(output, "\""u8);
+            return;
+        }
         Put(output, "\""u8);
         Span<byte> group = stackalloc byte[3];
         var pending = 0;

@@ -5,7 +5,7 @@ using Akka.Actor;
 namespace Agent.Tests.Channel;
 
 /// <summary>A host session in memory: the test pushes bytes and reads the agent's output.</summary>
-public sealed class InMemoryTransport : ITransport
+public sealed class InMemoryTransport(bool cutsOffStalledClients = true) : ITransport
 {
     private readonly System.Threading.Channels.Channel<byte> _output = System.Threading.Channels.Channel.CreateUnbounded<byte>();
     private readonly TaskCompletionSource<IActorRef> _owner = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,6 +30,8 @@ public sealed class InMemoryTransport : ITransport
     /// <summary>A new client: parser state is carried over, replies for the old client are dropped.</summary>
     public void Reconnect()
     {
+        // As a listener's socket closes: a write still waiting for the old client fails.
+        _stalledAt?.TrySetException(new IOException("the client has disconnected"));
         Owner.Tell(new ChannelActor.ClientDisconnected(_conn));
         _conn++;
         Owner.Tell(new ChannelActor.ClientConnected(_conn));
@@ -40,23 +42,68 @@ public sealed class InMemoryTransport : ITransport
     /// <summary>From now on writes wait, as to a host that stopped reading, until <see cref="ResumeWrites"/>.</summary>
     public void StallWrites() => _stalled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void ResumeWrites() => _stalled?.TrySetResult();
+    public void ResumeWrites()
+    {
+        _stalled?.TrySetResult();
+        _stallAfter = long.MaxValue;
+        _stalledAt?.TrySetResult();
+    }
+
+    private long _stallAfter = long.MaxValue;
+    private TaskCompletionSource? _stalledAt;
+
+    /// <summary>Bytes taken from the channel so far.</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>
+    /// Takes writes until <paramref name="bytes"/> have been written in all, then waits mid-write, as a host
+    /// that stopped reading part-way through a line, until <see cref="ResumeWrites"/>, the channel's
+    /// cancellation (the write fails), or <see cref="Reconnect"/> (it fails).
+    /// </summary>
+    public void StallAfter(long bytes) => _stallAfter = bytes;
+
+    /// <summary>True once a write has waited in <see cref="StallAfter"/> (it may have ended since).</summary>
+    public bool HasStalledMidWrite => _stalledAt is not null;
+
+    /// <summary>Writes the channel has asked for.</summary>
+    public int WriteCalls { get; private set; }
 
     public Task WriteAsync(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
+        WriteCalls++;
+        if (BytesWritten + data.Length > _stallAfter)
+        {
+            var now = (int)Math.Max(0, _stallAfter - BytesWritten);
+            Take(data.Span[..now]);
+            var rest = data[now..].ToArray();
+            var stalledAt = _stalledAt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            cancel.Register(() => stalledAt.TrySetCanceled());
+            return stalledAt.Task.ContinueWith(t =>
+            {
+                if (t.IsCanceled) throw new OperationCanceledException("write timed out");
+                t.GetAwaiter().GetResult();
+                Take(rest);
+            }, TaskScheduler.Default);
+        }
         if (_stalled is { Task.IsCompleted: false } stalled)
         {
             var copy = data.ToArray();
             return stalled.Task.ContinueWith(_ =>
             {
-                foreach (var b in copy) _output.Writer.TryWrite(b);
+                Take(copy);
             }, TaskScheduler.Default);
         }
-        foreach (var b in data.Span) _output.Writer.TryWrite(b);
+        Take(data.Span);
         return Task.CompletedTask;
     }
 
-    public bool CutsOffStalledClients => true;
+    private void Take(ReadOnlySpan<byte> data)
+    {
+        BytesWritten += data.Length;
+        foreach (var b in data) _output.Writer.TryWrite(b);
+    }
+
+    public bool CutsOffStalledClients => cutsOffStalledClients;
 
     public void SetReading(bool enabled) => Reading = enabled;
 
