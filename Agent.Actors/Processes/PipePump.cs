@@ -162,6 +162,7 @@ internal sealed class PipePump
             if (room > 0 && _used == _chunk.Length)
             {
                 if (_chunk.Length > 0) _full.Add(_chunk);
+                if (_chunk.Length * 2 == LargestChunk) CollectEarlierCaptures();
                 _chunk = new byte[Math.Min(room, Math.Clamp(_chunk.Length * 2, FirstChunk, LargestChunk))];
                 _used = 0;
             }
@@ -185,6 +186,18 @@ internal sealed class PipePump
                 Truncated = true;
             }
         }
+
+        /// <summary>
+        /// The pieces of a capture live on the large object heap, which only a full collection frees, and
+        /// the GC's budget for it grows with what survived the last one (a capture being read), so the
+        /// captures of back-to-back large execs stacked up: four 8 MiB execs raised VmHWM by 41 MB
+        /// (bench/README.md, "Peak RSS per workload"). A full collection when a capture reaches 1 MiB
+        /// pieces frees the earlier captures already answered, whose space this one reuses. Blocking: a
+        /// background one ran beside the pump on the agent's CPU while the capture went on growing into
+        /// new space (VmHWM 2-3 MB higher), and without compaction it only marks and sweeps.
+        /// </summary>
+        private static void CollectEarlierCaptures() =>
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
 
         public void Close()
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
 using Agent.Actors.Processes;
 using Agent.Actors.Settings;
@@ -27,6 +28,32 @@ public sealed class ChildProcessSpecs : TestKit
         Sys.ActorOf(ChildProcess.Props(spec, _reaper, TestActor));
         await ExpectMsgAsync<ChildStarted>(Wait);
         return await ExpectMsgAsync<ChildCompleted>(Wait);
+    }
+
+    [Fact]
+    public async Task A_large_capture_frees_the_answered_captures_before_it()
+    {
+        var earlier = await LargestPieceOf(Sh("head -c 3000000 /dev/zero", limit: 4 << 20));
+
+        var later = await Run(Sh("head -c 2000000 /dev/zero", limit: 4 << 20));
+
+        Assert.Equal(2_000_000, later.Stdout.Length);
+        // The collection the later capture starts runs in the background: wait for it, not for another.
+        var deadline = DateTime.UtcNow + Wait;
+        while (earlier.IsAlive && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.False(earlier.IsAlive, "the earlier capture's piece on the large object heap is still there");
+    }
+
+    /// <summary>Runs the child and keeps only a weak reference to its largest capture piece.</summary>
+    private async Task<WeakReference> LargestPieceOf(SpawnSpec spec)
+    {
+        var done = await Run(spec);
+        byte[]? largest = null;
+        foreach (var piece in done.Stdout)
+            if (MemoryMarshal.TryGetArray(piece, out var segment) && segment.Array!.Length > (largest?.Length ?? 0))
+                largest = segment.Array;
+        Assert.True(largest!.Length >= 1 << 20);
+        return new WeakReference(largest);
     }
 
     [Fact]
