@@ -2,7 +2,7 @@ using Akka.Actor;
 using Akka.Dispatch;
 using Akka.Event;
 using Serilog;
-using Serilog.Events;
+using LogEventLevel = Serilog.Events.LogEventLevel;
 
 namespace Agent.Host;
 
