@@ -43,7 +43,7 @@ public sealed class AgentSupervisor : UntypedActor
         new OneForOneStrategy(Decider.From(Directive.Resume));
 
     public static Props Props(AgentSettings settings, Func<ITransport> openTransport, IReadOnlyList<CommandFamily> families, FreezeState? freeze = null) =>
-        Akka.Actor.Props.Create(() => new AgentSupervisor(settings, openTransport, families, freeze ?? new FreezeState(false)));
+        ActorConstructor.Props(() => new AgentSupervisor(settings, openTransport, families, freeze ?? new FreezeState(false)));
 
     /// <param name="freeze">The host's frozen state (frozen already when the marker survived a previous instance).</param>
     public static Props Props(AgentSettings settings, FreezeState freeze) =>

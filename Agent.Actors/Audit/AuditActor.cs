@@ -69,7 +69,7 @@ public sealed class AuditActor : UntypedActor
     /// <param name="utcNow">The clock records are stamped with (tests fix it).</param>
     /// <param name="stderr">Where records go when syslog cannot take them.</param>
     public static Props Props(AuditSettings settings, FreezeState freeze, Func<DateTime> utcNow, TextWriter stderr) =>
-        Akka.Actor.Props.Create(() => new AuditActor(settings, freeze, utcNow, stderr));
+        ActorConstructor.Props(() => new AuditActor(settings, freeze, utcNow, stderr));
 
     /// <summary>The dispatcher's hook: tells <paramref name="audit"/> about a finished command that leaves a record.</summary>
     public static void Report(IActorRef audit, string command, JsonObject arguments, JsonValue? value, QmpError? error)

@@ -128,7 +128,7 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
     /// command families their state (file handles, exec results).
     /// </summary>
     public static Props Props(ChannelSettings settings, Func<ITransport> openTransport, IActorRef dispatcher) =>
-        Akka.Actor.Props.Create(() => new ChannelActor(settings, openTransport, dispatcher));
+        ActorConstructor.Props(() => new ChannelActor(settings, openTransport, dispatcher));
 
     protected override void PreStart()
     {

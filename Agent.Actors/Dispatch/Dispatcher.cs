@@ -104,7 +104,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     }
 
     public static Props Props(CommandContext context, CommandRoutes routes) =>
-        Akka.Actor.Props.Create(() => new Dispatcher(context, routes));
+        ActorConstructor.Props(() => new Dispatcher(context, routes));
 
     /// <summary>
     /// Resume, never restart: a restart would lose a family's state (open handles, exec results, the

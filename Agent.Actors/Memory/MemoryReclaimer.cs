@@ -37,7 +37,7 @@ public sealed class MemoryReclaimer : UntypedActor, IWithTimers
 
     public MemoryReclaimer(MemorySettings settings) => _settings = settings;
 
-    public static Props Props(MemorySettings settings) => Akka.Actor.Props.Create(() => new MemoryReclaimer(settings));
+    public static Props Props(MemorySettings settings) => ActorConstructor.Props(() => new MemoryReclaimer(settings));
 
     protected override void PreStart()
     {

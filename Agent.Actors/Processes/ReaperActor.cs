@@ -83,7 +83,7 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
     }
 
     public static Props Props(ProcessSettings settings, IChildSignalSource? signals = null) =>
-        Akka.Actor.Props.Create(() => new ReaperActor(settings, signals ?? PosixChildSignalSource.Instance));
+        ActorConstructor.Props(() => new ReaperActor(settings, signals ?? PosixChildSignalSource.Instance));
 
     /// <summary>
     /// For Main, before anything else: an inherited SIG_IGN for SIGCHLD makes the kernel auto-reap,

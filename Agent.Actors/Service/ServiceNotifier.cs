@@ -50,7 +50,7 @@ public sealed class ServiceNotifier : UntypedActor, IWithTimers
     /// so the first opening cannot be missed.
     /// </summary>
     public static Props Props(Action<string> notify, string dispatcherPath, string channelPath, TimeSpan? watchdogInterval, string status) =>
-        Akka.Actor.Props.Create(() => new ServiceNotifier(notify, dispatcherPath, channelPath, watchdogInterval, status));
+        ActorConstructor.Props(() => new ServiceNotifier(notify, dispatcherPath, channelPath, watchdogInterval, status));
 
     protected override void PreStart()
     {

@@ -50,6 +50,19 @@ public sealed class AgentConfigurationSpecs : IDisposable
         Assert.Equal(["option '--blacklist' is deprecated, use '--block-rpcs' instead"], c.Warnings);
     }
 
+    [Theory]
+    [InlineData("/run/agent \"quoted\" \\back\\slash")]
+    [InlineData("/tmp/line\nbreak\ttab\u007fdel")]
+    [InlineData("/tmp/ünïcødé ${not.a.substitution} # not a comment")]
+    public void Command_line_values_reach_the_settings_unchanged_whatever_their_characters(string path)
+    {
+        var c = AgentConfiguration.Load(Cli("-m", "unix-listen", "-p", path, "-t", path + "-state", "-b", "guest-ping,a\"b"), null, NoFile);
+
+        Assert.Equal(path, c.Settings.Channel.Path);
+        Assert.Equal(path + "-state", c.Settings.StateDir);
+        Assert.Equal(["a\"b", "guest-ping"], c.Settings.Rpc.Block.Order());
+    }
+
     [Fact]
     public void A_prefix_shared_by_blacklist_and_block_rpcs_is_not_ambiguous_as_getopt_long_has_it()
     {
