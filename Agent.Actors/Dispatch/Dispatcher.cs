@@ -40,7 +40,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
 
     private sealed record GraceEnded(long Seq);
 
-    private sealed record Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
+    // A struct: it lives in the queue and then in InFlight, one object less per request.
+    private readonly record struct Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
 
     private sealed record InFlight(long Seq, Pending Item, Request Request, CommandSchema Schema, IActorRef Owner,
         long Started, TimeSpan Deadline);

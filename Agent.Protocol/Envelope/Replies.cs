@@ -37,18 +37,22 @@ public static class Replies
     /// </summary>
     public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
     {
-        if (LineLength(reply, delimited) <= maxLineBytes) return Line(reply, delimited);
+        // Measured once: a reply's tree is walked to measure it and to write it, not twice to measure.
+        var length = LineLength(reply, delimited);
+        if (length <= maxLineBytes) return Line(reply, delimited, length);
         var tooLong = QmpError.Generic($"the reply would exceed agent.channel.max-reply-bytes ({maxLineBytes})");
         var error = Error(tooLong, reply["id"]);
         return Line(LineLength(error, delimited) <= maxLineBytes ? error : Error(tooLong, null), delimited);
     }
 
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
-    public static byte[] Line(JsonObject reply, bool delimited = false)
+    public static byte[] Line(JsonObject reply, bool delimited = false) => Line(reply, delimited, LineLength(reply, delimited));
+
+    private static byte[] Line(JsonObject reply, bool delimited, long length)
     {
         // Measured first, then written straight into the exact array: a large reply (a file read, exec
         // output) costs its own size once, with no buffer to grow, copy or return (bench/README.md).
-        var line = GC.AllocateUninitializedArray<byte>(checked((int)LineLength(reply, delimited))); // every byte is written
+        var line = GC.AllocateUninitializedArray<byte>(checked((int)length)); // every byte is written
         var output = new ExactWriter(line);
         if (delimited)
         {

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Instructions per request, counted by valgrind's callgrind: unlike CPU time, the count does not move
+with the machine's load or the other tenants of the CPU (bench/README.md, "Per-request cost, round 3").
+
+Starts the agent binary (ours or qemu-ga) under `valgrind --tool=callgrind --instr-atstart=no`, warms
+each command up, then turns instrumentation on, zeroes the counters, sends the command N times
+sequentially, and dumps: instructions executed by all the agent's threads (user space only; the
+kernel's side of the syscalls is not counted) divided by N. With --annotate, the top functions.
+
+usage: instruction_cost.py BINARY [--n 2000] [--only guest-ping,guest-get-osinfo] [--annotate 25]
+"""
+import argparse, glob, os, re, shutil, subprocess, sys, tempfile, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentproc import BLOCKED, Connection, request  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=500)
+    ap.add_argument("--only", default="guest-ping,guest-get-osinfo")
+    ap.add_argument("--annotate", type=int, default=0, help="print this many top functions per command")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="instruction-cost-") as d:
+        sock = os.path.join(d, "agent.sock")
+        state = os.path.join(d, "state")
+        os.makedirs(state)
+        out = os.path.join(d, "callgrind.out")
+        # A copy without its .dbg beside it: valgrind 3.19 cannot read NativeAOT's DWARF 5 and gives up.
+        binary = os.path.join(d, os.path.basename(args.binary))
+        shutil.copy2(args.binary, binary)
+        argv = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", binary, "-m", "unix-listen", "-p", sock, "-t", state, "-b", BLOCKED]
+        proc = subprocess.Popen(argv, cwd=d, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        try:
+            conn = connect(sock, proc)
+            print(f"load average {open('/proc/loadavg').read().split()[0]}; {args.n} requests each")
+            print(f"{'command':24} {'instructions/req':>17}")
+            for i, cmd in enumerate(args.only.split(",")):
+                line = request(cmd)
+                def run(n):
+                    for _ in range(n):
+                        conn.sock.sendall(line)
+                        reply = conn.line()
+                        if not reply.startswith(b'{"return"'):
+                            raise RuntimeError(f"{cmd}: {reply[:200]!r}")
+                control("-i", "on", proc.pid)
+                run(args.warmup)
+                control("-z", None, proc.pid)
+                run(args.n)
+                control("-d", cmd, proc.pid)
+                control("-i", "off", proc.pid)
+                dump = newest(out, i)
+                total = totals(dump)
+                print(f"{cmd:24} {total / args.n:17,.0f}", flush=True)
+                if args.annotate:
+                    text = subprocess.run(["callgrind_annotate", "--inclusive=no", dump],
+                                          capture_output=True, text=True).stdout
+                    rows = [r for r in text.splitlines() if re.match(r"^\s*[\d,]+ \(", r)]
+                    for r in rows[1:args.annotate + 1]:
+                        print("   ", r[:160])
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def connect(sock, proc, wait=120.0):
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        try:
+            c = Connection(sock, timeout=60)
+            c.call("guest-ping")
+            return c
+        except (FileNotFoundError, ConnectionRefusedError, ConnectionError, OSError):
+            if proc.poll() is not None:
+                raise RuntimeError("the agent exited under valgrind")
+            time.sleep(0.1)
+    raise RuntimeError("the agent did not answer under valgrind")
+
+
+def control(option, value, pid):
+    argv = ["callgrind_control", option] + ([value] if value else []) + [str(pid)]
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120)
+
+
+def newest(out, index):
+    """The dump callgrind_control -d wrote (out.N, numbered from 1)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        dumps = sorted(glob.glob(out + ".*"), key=os.path.getmtime)
+        if len(dumps) > index:
+            time.sleep(0.5)
+            return dumps[-1]
+        time.sleep(0.2)
+    raise RuntimeError("no callgrind dump")
+
+
+def totals(path):
+    for row in open(path):
+        if row.startswith("totals:") or row.startswith("summary:"):
+            return int(row.split()[1])
+    raise RuntimeError(f"no totals in {path}")
+
+
+if __name__ == "__main__":
+    main()
