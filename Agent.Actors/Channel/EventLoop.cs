@@ -51,6 +51,8 @@ public sealed unsafe class EventLoop : ExecutorService
     private int _sleeping;
     private bool _stopping;
     private int _nestedRuns;
+    // Whether _fds no longer matches _watches (set by SetWatch and RemoveWatch).
+    private bool _pollSetStale = true;
     private PollFdBuffer _fds = new(8);
 
     public EventLoop(string id) : base(id)
@@ -114,12 +116,21 @@ public sealed unsafe class EventLoop : ExecutorService
     /// </summary>
     public void SetWatch(int fd, short events, Action<short> ready)
     {
-        if (!_watches.TryGetValue(fd, out var watch) || watch.Ready != ready) _watches[fd] = watch = new Watch(ready);
+        if (!_watches.TryGetValue(fd, out var watch) || watch.Ready != ready)
+        {
+            _watches[fd] = watch = new Watch(ready);
+            _pollSetStale = true;
+        }
+        if (watch.Events == events) return;
         watch.Events = events;
+        _pollSetStale = true;
     }
 
     /// <summary>Forgets <paramref name="fd"/>; call before closing it. Loop thread only.</summary>
-    public void RemoveWatch(int fd) => _watches.Remove(fd);
+    public void RemoveWatch(int fd)
+    {
+        if (_watches.Remove(fd)) _pollSetStale = true;
+    }
 
     private void Run()
     {
@@ -152,10 +163,15 @@ public sealed unsafe class EventLoop : ExecutorService
 
     private int Poll(int timeout)
     {
-        _fds.Clear();
-        _fds.Add(_wake, Native.POLLIN);
-        foreach (var (fd, watch) in _watches)
-            if (watch.Events != 0) _fds.Add(fd, watch.Events);
+        // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
+        if (_pollSetStale)
+        {
+            _pollSetStale = false;
+            _fds.Clear();
+            _fds.Add(_wake, Native.POLLIN);
+            foreach (var (fd, watch) in _watches)
+                if (watch.Events != 0) _fds.Add(fd, watch.Events);
+        }
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 

@@ -56,7 +56,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly CommandPolicy _policy;
     private readonly CommandContext _familyContext;
     private readonly Dictionary<string, CommandFamily> _familyOf = new();
-    private readonly Dictionary<CommandFamily, IActorRef> _families = new();
+    // By reference: CommandFamily is a record, whose generated hash walks its members (the Props
+    // delegate too) on every request (bench/README.md, "Per-request cost, round 3").
+    private readonly Dictionary<CommandFamily, IActorRef> _families = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<IActorRef, string> _stopped = new();
     private readonly Queue<Pending> _queue = new();
     private InFlight? _inFlight;
@@ -191,7 +193,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     return;
                 }
                 var owner = FamilyActor(_familyOf[request.Command]);
-                if (_stopped.TryGetValue(owner, out var family))
+                if (_stopped.Count > 0 && _stopped.TryGetValue(owner, out var family))
                 {
                     Deliver(pending, Replies.Error(FamilyStopped(request.Command, family), request.Id));
                     return;
