@@ -62,6 +62,7 @@ public static class JsonWriter
     {
         // One counter per thread: every reply line is measured, and a new one (with its scratch) was
         // ~0.6 KB of a ping's allocation (bench/README.md, "Per-request cost, round 3"). Write never measures.
+        // Its scratch grows to the largest span asked for, at most ChunkHint, and is kept by the thread.
         var counter = t_counter ??= new ByteCounter();
         counter.Count = 0;
         Write(value, counter);
