@@ -272,10 +272,16 @@ public sealed class ChannelActor : UntypedActor, IWithTimers
                 return;
             }
             _flushPending = true;
-            var self = Self;
-            if (loop is not null) loop.WhenIdle(() => self.Tell(Flush.Instance));
-            else self.Tell(Flush.Instance);
+            if (loop is not null) FlushWhenIdle(loop);
+            else Self.Tell(Flush.Instance);
         }
+    }
+
+    // Apart from OnDelivery: a closure declared in its block was allocated for every reply, even one written at once.
+    private void FlushWhenIdle(EventLoop loop)
+    {
+        var self = Self;
+        loop.WhenIdle(() => self.Tell(Flush.Instance));
     }
 
     private void WriteNext()

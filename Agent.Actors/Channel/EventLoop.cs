@@ -35,6 +35,13 @@ public sealed unsafe class EventLoop : ExecutorService
 
     private const int WorkPerPoll = 256;
 
+    /// <summary>
+    /// Mailbox runs nested on the loop's stack at most (see <see cref="Execute"/>): the request path is
+    /// three deep (transport → channel → dispatcher → family); a deeper chain, or a mailbox that
+    /// re-registers itself at the end of each run, is queued instead, so the stack stays bounded.
+    /// </summary>
+    private const int MaxNestedRuns = 4;
+
     private readonly ConcurrentQueue<IRunnable> _work = new();
     private readonly Queue<Action> _idle = new();
     private readonly Dictionary<int, Watch> _watches = new();
@@ -43,6 +50,9 @@ public sealed unsafe class EventLoop : ExecutorService
     // 1 while the thread is about to sleep in poll with nothing queued: a poster must then wake it.
     private int _sleeping;
     private bool _stopping;
+    private int _nestedRuns;
+    // Whether _fds no longer matches _watches (set by SetWatch and RemoveWatch).
+    private bool _pollSetStale = true;
     private PollFdBuffer _fds = new(8);
 
     public EventLoop(string id) : base(id)
@@ -55,9 +65,25 @@ public sealed unsafe class EventLoop : ExecutorService
 
     public bool IsCurrentThread => t_current == this;
 
-    /// <summary>Queues an actor's mailbox run (Akka) or other work; from any thread.</summary>
+    /// <summary>
+    /// Queues an actor's mailbox run (Akka) or other work; from any thread. A mailbox scheduled from the
+    /// loop itself (an actor on the loop told another one) runs at once, nested, as Akka's
+    /// CallingThreadDispatcher runs every mailbox: the tell of a sequential request's four hops
+    /// (submit, execute, outcome, delivery) then costs no queue round trip and no extra mailbox run,
+    /// since a reply to an actor still running lands in its mailbox and is taken in the same run
+    /// (bench/README.md, "Per-request cost, round 3"). It stays a message model: Akka scheduled the
+    /// mailbox only because it was idle, so no actor ever handles two messages at once, each mailbox
+    /// keeps its order, and the running actors' thread context is restored when the nested run ends.
+    /// </summary>
     public override void Execute(IRunnable run)
     {
+        if (run is Mailbox && _nestedRuns < MaxNestedRuns && t_current == this)
+        {
+            _nestedRuns++;
+            try { run.Run(); }
+            finally { _nestedRuns--; }
+            return;
+        }
         _work.Enqueue(run);
         if (Interlocked.Exchange(ref _sleeping, 0) == 1) WakeThread();
     }
@@ -90,12 +116,21 @@ public sealed unsafe class EventLoop : ExecutorService
     /// </summary>
     public void SetWatch(int fd, short events, Action<short> ready)
     {
-        if (!_watches.TryGetValue(fd, out var watch) || watch.Ready != ready) _watches[fd] = watch = new Watch(ready);
+        if (!_watches.TryGetValue(fd, out var watch) || watch.Ready != ready)
+        {
+            _watches[fd] = watch = new Watch(ready);
+            _pollSetStale = true;
+        }
+        if (watch.Events == events) return;
         watch.Events = events;
+        _pollSetStale = true;
     }
 
     /// <summary>Forgets <paramref name="fd"/>; call before closing it. Loop thread only.</summary>
-    public void RemoveWatch(int fd) => _watches.Remove(fd);
+    public void RemoveWatch(int fd)
+    {
+        if (_watches.Remove(fd)) _pollSetStale = true;
+    }
 
     private void Run()
     {
@@ -128,10 +163,15 @@ public sealed unsafe class EventLoop : ExecutorService
 
     private int Poll(int timeout)
     {
-        _fds.Clear();
-        _fds.Add(_wake, Native.POLLIN);
-        foreach (var (fd, watch) in _watches)
-            if (watch.Events != 0) _fds.Add(fd, watch.Events);
+        // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
+        if (_pollSetStale)
+        {
+            _pollSetStale = false;
+            _fds.Clear();
+            _fds.Add(_wake, Native.POLLIN);
+            foreach (var (fd, watch) in _watches)
+                if (watch.Events != 0) _fds.Add(fd, watch.Events);
+        }
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 

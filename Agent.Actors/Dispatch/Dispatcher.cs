@@ -43,7 +43,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
 
     private sealed record GraceEnded(long Seq);
 
-    private sealed record Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
+    // A struct: it lives in the queue and then in InFlight, one object less per request.
+    private readonly record struct Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
 
     private sealed record InFlight(long Seq, Pending Item, Request Request, CommandSchema Schema, IActorRef Owner,
         long Started, TimeSpan Deadline);
@@ -58,7 +59,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly CommandPolicy _policy;
     private readonly CommandContext _familyContext;
     private readonly Dictionary<string, CommandFamily> _familyOf = new();
-    private readonly Dictionary<CommandFamily, IActorRef> _families = new();
+    // By reference: CommandFamily is a record, whose generated hash walks its members (the Props
+    // delegate too) on every request (bench/README.md, "Per-request cost, round 3").
+    private readonly Dictionary<CommandFamily, IActorRef> _families = new(ReferenceEqualityComparer.Instance);
     private readonly Dictionary<IActorRef, string> _stopped = new();
     private readonly Queue<Pending> _queue = new();
     private InFlight? _inFlight;
@@ -193,7 +196,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     return;
                 }
                 var owner = FamilyActor(_familyOf[request.Command]);
-                if (_stopped.TryGetValue(owner, out var family))
+                if (_stopped.Count > 0 && _stopped.TryGetValue(owner, out var family))
                 {
                     Deliver(pending, Replies.Error(FamilyStopped(request.Command, family), request.Id));
                     return;

@@ -35,8 +35,12 @@ public static class Replies
     /// (an error that echoes a huge command name or token, a huge id), a GenericError line that says so:
     /// with the reply's id when that still fits, else without. No line ever exceeds the limit.
     /// </summary>
-    public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false) =>
-        Line(Within(reply, maxLineBytes, delimited, out _), delimited);
+    public static byte[] LineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
+    {
+        // Measured once: a reply's tree is walked to measure it and to write it, not twice to measure.
+        var within = Within(reply, maxLineBytes, delimited, out var length);
+        return Line(within, delimited, length);
+    }
 
     /// <summary>
     /// Lines longer than this are not built whole but written in chunks as the transport drains
@@ -52,7 +56,7 @@ public static class Replies
     public static (byte[]? Line, ChunkedText? Chunked) ChunkedLineWithin(JsonObject reply, long maxLineBytes, bool delimited = false)
     {
         var within = Within(reply, maxLineBytes, delimited, out var length);
-        return length <= ChunkedAbove ? (Line(within, delimited), null) : (null, ChunkedLine(within, delimited));
+        return length <= ChunkedAbove ? (Line(within, delimited, length), null) : (null, ChunkedLine(within, delimited));
     }
 
     /// <summary>The bytes of <see cref="Line"/>, collected as parts whose base64 data is encoded only when written.</summary>
@@ -85,11 +89,13 @@ public static class Replies
     }
 
     /// <summary>The bytes of one reply line: JSON + "\n", with a leading 0xFF when delimited.</summary>
-    public static byte[] Line(JsonObject reply, bool delimited = false)
+    public static byte[] Line(JsonObject reply, bool delimited = false) => Line(reply, delimited, LineLength(reply, delimited));
+
+    private static byte[] Line(JsonObject reply, bool delimited, long length)
     {
         // Measured first, then written straight into the exact array: a large reply (a file read, exec
         // output) costs its own size once, with no buffer to grow, copy or return (bench/README.md).
-        var line = GC.AllocateUninitializedArray<byte>(checked((int)LineLength(reply, delimited))); // every byte is written
+        var line = GC.AllocateUninitializedArray<byte>(checked((int)length)); // every byte is written
         var output = new ExactWriter(line);
         if (delimited)
         {

@@ -25,6 +25,62 @@ public sealed class EventLoopSpecs(ITestOutputHelper output)
             Sender.Tell($"{EventLoop.Current is not null} {Thread.CurrentThread.Name}");
     }
 
+    /// <summary>On "go": tells <c>echo</c>, then the test; notes whether echo's answer came while "go" was running.</summary>
+    private sealed class Relay(IActorRef echo, IActorRef test) : UntypedActor
+    {
+        private bool _inGo;
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case "go":
+                    _inGo = true;
+                    echo.Tell("hop");
+                    test.Tell("relay told echo");
+                    _inGo = false;
+                    break;
+                case "back":
+                    test.Tell($"back while go ran: {_inGo}");
+                    break;
+            }
+        }
+    }
+
+    private sealed class Echo(IActorRef test) : UntypedActor
+    {
+        protected override void OnReceive(object message)
+        {
+            test.Tell("echo handled hop");
+            Sender.Tell("back");
+        }
+    }
+
+    /// <summary>Passes a count back and forth with its peer until it reaches the goal; reports order breaks and the deepest stack.</summary>
+    private sealed class Rally(IActorRef test, int goal) : UntypedActor
+    {
+        private int _last = -1;
+        private int _deepest;
+        private bool _inOrder = true;
+
+        protected override void OnReceive(object message)
+        {
+            switch (message)
+            {
+                case IActorRef peer:
+                    peer.Tell(0);
+                    break;
+                case int count:
+                    if (_last >= 0 && count != _last + 2) _inOrder = false;
+                    _last = count;
+                    _deepest = Math.Max(_deepest, new System.Diagnostics.StackTrace().FrameCount);
+                    if (count >= goal) test.Tell((_inOrder, _deepest));
+                    else Sender.Tell(count + 1);
+                    break;
+            }
+        }
+    }
+
     private string StartAgent()
     {
         var sock = Path.Combine(_dir, "qga.sock");
@@ -77,6 +133,37 @@ public sealed class EventLoopSpecs(ITestOutputHelper output)
     {
         var actor = Sys.ActorOf(Props.Create(() => new WhereAmI()).WithDispatcher("agent.channel.event-loop"));
         Assert.Equal("True agent.channel.event-loop", await actor.Ask<string>("where", TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void A_tell_to_an_idle_actor_on_the_loop_runs_it_at_once_and_its_answer_waits_for_the_running_one()
+    {
+        var loop = "agent.channel.event-loop";
+        var echo = Sys.ActorOf(Props.Create(() => new Echo(TestActor)).WithDispatcher(loop));
+        var relay = Sys.ActorOf(Props.Create(() => new Relay(echo, TestActor)).WithDispatcher(loop));
+
+        relay.Tell("go");
+
+        // Echo ran inside relay's tell (no queue round trip); its answer reached relay after "go" ended.
+        ExpectMsg("echo handled hop");
+        ExpectMsg("relay told echo");
+        ExpectMsg("back while go ran: False");
+    }
+
+    [Fact]
+    public void A_long_rally_between_two_actors_on_the_loop_keeps_order_on_a_bounded_stack()
+    {
+        var loop = "agent.channel.event-loop";
+        const int goal = 20_000;
+        var a = Sys.ActorOf(Props.Create(() => new Rally(TestActor, goal)).WithDispatcher(loop));
+        var b = Sys.ActorOf(Props.Create(() => new Rally(TestActor, goal)).WithDispatcher(loop));
+
+        a.Tell(b);
+
+        var (inOrder, deepest) = ExpectMsg<(bool, int)>(TimeSpan.FromSeconds(30));
+        Assert.True(inOrder);
+        // Nested mailbox runs are capped: a rally of 20,000 tells would otherwise nest 20,000 deep.
+        Assert.InRange(deepest, 1, 100);
     }
 
     [Fact]

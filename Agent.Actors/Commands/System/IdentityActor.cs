@@ -30,10 +30,11 @@ public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock
 
     // uname's release, version and machine cannot change while the process lives: taken once. The
     // reply is kept with the os-release values it was built from (OsReleaseFile hands back the same
-    // values while a statx shows the file unchanged), so an unchanged file costs no new reply.
+    // values while a statx shows the file unchanged), so an unchanged file costs no new reply; it is
+    // kept written, so each reply copies its bytes instead of walking the tree again (as guest-info).
     private JsonString[]? _kernelMembers;
     private IReadOnlyDictionary<string, string>? _repliedRelease;
-    private JsonObject? _osInfo;
+    private JsonEncoded? _osInfo;
 
     private JsonValue OsInfo()
     {
@@ -50,7 +51,7 @@ public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock
             members[3 + i] = (member, release is not null && release.TryGetValue(key, out var v) ? new JsonString(OsRelease.Unquote(v)) : null);
         }
         _repliedRelease = release;
-        return _osInfo = JsonObject.Of(members);
+        return _osInfo = JsonEncoded.Of(JsonObject.Of(members));
     }
 
     private static JsonString[] KernelMembers(KernelIdentity uname) =>
