@@ -14,13 +14,13 @@ namespace Agent.Tests.Channel;
 public sealed class ChannelActorSpecs(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
     private (InMemoryTransport Host, Akka.TestKit.TestProbe Dispatcher, IActorRef Channel) StartChannel(
-        string config = "", InMemoryTransport? host = null)
+        string config = "", InMemoryTransport? host = null, Func<ITransport>? transport = null)
     {
-        var transport = host ?? new InMemoryTransport();
+        var memory = host ?? new InMemoryTransport();
         var dispatcher = CreateTestProbe();
         var settings = AgentSettings.Create(ConfigurationFactory.ParseString(config)).Channel;
-        var channel = Sys.ActorOf(ChannelActor.Props(settings, () => transport, dispatcher));
-        return (transport, dispatcher, channel);
+        var channel = Sys.ActorOf(ChannelActor.Props(settings, transport ?? (() => memory), dispatcher));
+        return (memory, dispatcher, channel);
     }
 
     private static string Ping(int id) => $"{{\"execute\":\"guest-ping\",\"id\":{id}}}";
@@ -175,5 +175,29 @@ public sealed class ChannelActorSpecs(ITestOutputHelper output) : Akka.TestKit.X
         Assert.Equal(Text(whole), await host.ReadLineAsync());
         Assert.False(dispatcher.ExpectMsg<Dispatcher.RepliesBacklogged>().Full);
         AwaitCondition(() => host.Reading, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public void A_unix_socket_client_that_stops_reading_mid_line_is_cut_off_and_reads_no_line_end()
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("chunked-").FullName, "agent.sock");
+        var (_, dispatcher, channel) = StartChannel("agent.channel.write-timeout = 500ms", host: null, transport: () => ListenTransport.Unix(path, 4096));
+        using var client = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        AwaitAssert(() => client.Connect(new System.Net.Sockets.UnixDomainSocketEndPoint(path)), TimeSpan.FromSeconds(10));
+        client.Send(System.Text.Encoding.ASCII.GetBytes(Ping(1)));
+        var ticket = dispatcher.ExpectMsg<Dispatcher.Submit>().Ticket;
+
+        // 24 MB of output: a 32 MB line, far more than the socket's buffer (4 MiB asked, at most 8 MiB).
+        var (whole, data) = DeliverLongLine(channel, dispatcher.Ref, ticket, 24_000_000, 1);
+        AwaitReleased(data);
+
+        // The client was shut down part-way: what it can still read is a prefix of the line, without its end.
+        var received = new MemoryStream();
+        var buffer = new byte[1 << 20];
+        client.ReceiveTimeout = 10_000;
+        int n;
+        while ((n = client.Receive(buffer)) > 0) received.Write(buffer, 0, n);
+        Assert.InRange(received.Length, 1, whole.Length - 1);
+        Assert.Equal(whole.AsSpan(0, (int)received.Length).ToArray(), received.ToArray());
     }
 }
