@@ -191,19 +191,29 @@ internal sealed class PipePump
         /// The pieces of a capture live on the large object heap, which only a full collection frees, and
         /// the GC's budget for it grows with what survived the last one (a capture being read), so the
         /// captures of back-to-back large execs stacked up: four 8 MiB execs raised VmHWM by 41 MB
-        /// (bench/README.md, "Peak RSS per workload"). A full collection when a capture reaches 1 MiB
-        /// pieces frees the earlier captures already answered, whose space this one reuses. Blocking: a
-        /// background one ran beside the pump on the agent's CPU while the capture went on growing into
-        /// new space (VmHWM 2-3 MB higher), and without compaction it only marks and sweeps.
+        /// (bench/README.md, "Peak RSS per workload"). When a capture reaches 1 MiB pieces and at least
+        /// that much was captured by children that have finished since the last such collection, a full
+        /// collection frees those already answered, whose space this capture then reuses. Not for the
+        /// first large capture (one collection with nothing to free cost 1-2 MB of VmHWM); blocking
+        /// and without compaction: a background one ran beside the pump on the agent's CPU while the
+        /// capture went on growing into new space.
         /// </summary>
-        private static void CollectEarlierCaptures() =>
+        private static void CollectEarlierCaptures()
+        {
+            if (Interlocked.Read(ref s_finishedCaptureBytes) < LargestChunk) return;
+            Interlocked.Exchange(ref s_finishedCaptureBytes, 0);
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: false);
+        }
+
+        /// <summary>Bytes kept by captures that ended since the last <see cref="CollectEarlierCaptures"/>.</summary>
+        private static long s_finishedCaptureBytes;
 
         public void Close()
         {
             if (Fd < 0) return;
             Native.Close(Fd);
             Fd = -1;
+            Interlocked.Add(ref s_finishedCaptureBytes, _kept);
         }
     }
 }
