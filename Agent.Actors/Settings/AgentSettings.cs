@@ -40,8 +40,26 @@ public sealed record AgentSettings(
         using var stream = typeof(AgentSettings).Assembly.GetManifestResourceStream("Agent.reference.conf")
             ?? throw new InvalidOperationException("embedded reference.conf is missing");
         using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+        return ConfigurationFactory.ParseString(WithoutCommentLines(reader.ReadToEnd()));
     });
+
+    /// <summary>
+    /// The text without its whole-line comments: four fifths of reference.conf (a comment per key, for
+    /// the operator), which Akka's tokenizer walks character by character at every start (bench/README.md,
+    /// "Start-up share"). Safe for that file: it has no multi-line strings a comment line could be part of
+    /// (a spec holds the result to the parse of the whole file).
+    /// </summary>
+    public static string WithoutCommentLines(string hocon)
+    {
+        var kept = new System.Text.StringBuilder(hocon.Length / 4);
+        foreach (var line in hocon.AsSpan().EnumerateLines())
+        {
+            var text = line.TrimStart();
+            if (text.StartsWith('#') || text.StartsWith("//")) continue;
+            kept.Append(line).Append('\n');
+        }
+        return kept.ToString();
+    }
 
     /// <summary>Parses <paramref name="config"/> with the embedded defaults as fallback.</summary>
     public static AgentSettings Create(Config config)
