@@ -44,7 +44,7 @@ public sealed record AgentSettings(
     });
 
     /// <summary>
-    /// The text without its whole-line comments: four fifths of reference.conf (a comment per key, for
+    /// The text without its whole-line comments (and blank lines): four fifths of reference.conf (a comment per key, for
     /// the operator), which Akka's tokenizer walks character by character at every start (bench/README.md,
     /// "Start-up share"). Safe for that file: it has no multi-line strings a comment line could be part of
     /// (a spec holds the result to the parse of the whole file).
@@ -55,7 +55,7 @@ public sealed record AgentSettings(
         foreach (var line in hocon.AsSpan().EnumerateLines())
         {
             var text = line.TrimStart();
-            if (text.StartsWith('#') || text.StartsWith("//")) continue;
+            if (text.IsEmpty || text.StartsWith('#') || text.StartsWith("//")) continue;
             kept.Append(line).Append('\n');
         }
         return kept.ToString();

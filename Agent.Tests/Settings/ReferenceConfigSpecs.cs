@@ -24,7 +24,7 @@ public sealed class ReferenceConfigSpecs
     [Fact]
     public void Only_whole_comment_lines_go_and_text_after_a_value_stays()
     {
-        const string hocon = "a {\n  # one\n  // two\n  b = 1 # trailing\n    #indented\n  c = \"x # not a comment\"\n}\n";
+        const string hocon = "a {\n  # one\n\n  // two\n  b = 1 # trailing\n    #indented\n  c = \"x # not a comment\"\n}\n";
 
         Assert.Equal("a {\n  b = 1 # trailing\n  c = \"x # not a comment\"\n}\n", AgentSettings.WithoutCommentLines(hocon));
     }
