@@ -220,7 +220,7 @@ public static class Program
 
         var akka = ConfigurationFactory.ParseString(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
-                "akka.loggers = [\"Agent.Host.AkkaLogForwarder, Agent.Host\"]\n")
+                "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config);
         freeze.Subscribe(frozen => serviceManager.Notify(frozen
             ? "STATUS=filesystems frozen: SIGTERM ignored until thawed"
