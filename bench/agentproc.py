@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import subprocess
+import threading
 import time
 
 ALLOWED = {
@@ -92,6 +93,34 @@ def status(pid, key):
 def rss_mb(pid):
     kb = status(pid, "VmRSS")
     return None if kb is None else kb / 1024.0
+
+
+class PeakSampler:
+    """Reads read(pid) every `interval` s in a thread while in a with-block and keeps, as .top, the
+    sample that rank() puts highest (by default the sample itself: rss_mb's MB). Stops when the
+    process is gone (read returns None)."""
+
+    def __init__(self, pid, read=rss_mb, interval=0.005, rank=lambda sample: sample):
+        self.pid, self.read, self.interval, self.rank = pid, read, interval, rank
+        self.top, self._stop = None, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            sample = self.read(self.pid)
+            if sample is None:
+                return
+            if self.top is None or self.rank(sample) > self.rank(self.top):
+                self.top = sample
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def cpu_seconds(pid):

@@ -27,33 +27,9 @@ import tempfile
 import threading
 import time
 
-from agentproc import Agent, Connection, check_path, request, rss_mb
+from agentproc import Agent, Connection, PeakSampler, check_path, request, rss_mb
 
 MiB = 1 << 20
-
-
-class Sampler:
-    """Samples RSS every 5 ms in a thread; .peak is the highest value seen since start()."""
-
-    def __init__(self, pid):
-        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            r = rss_mb(self.pid)
-            if r is None:
-                return
-            self.peak = max(self.peak, r)
-            time.sleep(0.005)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def settle(pid, seconds):
@@ -83,7 +59,7 @@ def scenario_large(binary, folder, env):
         handle = open_file(conn, check_path(os.path.join(folder, "large.bin"), folder), "w")
         line = request("guest-file-write", {"handle": handle, "buf-b64": b64})
         size_mb = len(line) / MiB
-        with Sampler(agent.pid) as s:
+        with PeakSampler(agent.pid) as s:
             conn.sock.sendall(line)
             reply = json.loads(conn.line())
         assert reply.get("return", {}).get("count") == len(payload), reply
@@ -91,8 +67,8 @@ def scenario_large(binary, folder, env):
         conn.close()
         after5 = settle(agent.pid, 5)
         after30 = settle(agent.pid, 25)
-        return {"idle": idle, "message_mib": round(size_mb, 1), "peak": s.peak, "peak_minus_idle": s.peak - idle,
-                "peak_minus_idle_per_message": (s.peak - idle) / (len(line) / 1e6),
+        return {"idle": idle, "message_mib": round(size_mb, 1), "peak": s.top, "peak_minus_idle": s.top - idle,
+                "peak_minus_idle_per_message": (s.top - idle) / (len(line) / 1e6),
                 "after_5s": after5, "after_30s": after30}
     finally:
         agent.stop()
@@ -110,11 +86,11 @@ def scenario_stall(binary, folder, env):
             burst += request("guest-ping", id=i)
         for i, h in enumerate(handles):
             burst += request("guest-file-read", {"handle": h, "count": 4 * MiB}, id=100000 + i)
-        with Sampler(agent.pid) as s:
+        with PeakSampler(agent.pid) as s:
             writer = threading.Thread(target=conn.sock.sendall, args=(bytes(burst),), daemon=True)
             writer.start()
             time.sleep(10)
-            stalled_peak = s.peak
+            stalled_peak = s.top
             ids, refused = [], 0
             for _ in range(20000 + len(handles)):
                 r = json.loads(conn.line())
@@ -127,7 +103,7 @@ def scenario_stall(binary, folder, env):
             conn.call("guest-file-close", {"handle": h})
         conn.close()
         after = settle(agent.pid, 5)
-        return {"idle": idle, "peak_while_stalled": stalled_peak, "peak": s.peak, "after_5s": after,
+        return {"idle": idle, "peak_while_stalled": stalled_peak, "peak": s.top, "after_5s": after,
                 "error_replies": refused, "out_of_order": out_of_order, "all_in_order": ids == expected}
     finally:
         agent.stop()
@@ -142,7 +118,7 @@ def scenario_disconnect(binary, folder, env, clients=200):
         opener = connect_retrying(agent.sock)
         handles = [open_file(opener, path, "r") for _ in range(8)]
         opener.close()
-        with Sampler(agent.pid) as s:
+        with PeakSampler(agent.pid) as s:
             for i in range(clients):
                 c = connect_retrying(agent.sock)
                 h = handles[i % len(handles)]
@@ -156,7 +132,7 @@ def scenario_disconnect(binary, folder, env, clients=200):
             keeper.call("guest-file-close", {"handle": h})
         keeper.close()
         after = settle(agent.pid, 5)
-        return {"idle": idle, "clients": clients, "peak": s.peak, "after_5s": after}
+        return {"idle": idle, "clients": clients, "peak": s.top, "after_5s": after}
     finally:
         agent.stop()
 

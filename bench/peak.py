@@ -25,7 +25,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 
 import agentproc
@@ -47,31 +46,6 @@ def status_fields(pid):
     except (FileNotFoundError, ProcessLookupError):
         return None
     return out
-
-
-class PeakSampler:
-    """Keeps the /proc status sample with the highest VmRSS, read every 2 ms in a thread."""
-
-    def __init__(self, pid):
-        self.pid, self.top, self._stop = pid, None, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        while not self._stop.is_set():
-            s = status_fields(self.pid)
-            if s is None:
-                return
-            if self.top is None or s["VmRSS"] > self.top["VmRSS"]:
-                self.top = s
-            time.sleep(0.002)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
 
 
 def workloads(file_state):
@@ -97,7 +71,7 @@ def measure(agent, steps, file_state, idle):
         before = status_fields(pid)
         cpu0 = agentproc.cpu_seconds(pid)
         after_step, samples = [], []
-        with PeakSampler(pid) as sampler:
+        with agentproc.PeakSampler(pid, read=status_fields, interval=0.002, rank=lambda s: s["VmRSS"]) as sampler:
             for key, block, blocks in steps:
                 prepare(key, agent, file_state)
                 samples = []

@@ -126,13 +126,7 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
         var until = Environment.TickCount64 + 200;
         while (left.Count > 0)
         {
-            left.RemoveAll(pid =>
-            {
-                int rc;
-                do rc = Native.WaitPid(pid, out _, Native.WNOHANG);
-                while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
-                return rc != 0;
-            });
+            left.RemoveAll(Collect);
             if (left.Count == 0 || Environment.TickCount64 >= until) break;
             Thread.Sleep(2);
         }
@@ -177,12 +171,16 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
             : new ChildExited(pid, state.Status, null, false));
     }
 
-    /// <summary>Reaps a child whose exit was already seen; the pid is free for reuse after this.</summary>
-    private static void Collect(int pid)
+    /// <summary>
+    /// Reaps a child that has exited; the pid is free for reuse after this. False while it still runs
+    /// (WNOHANG), true once reaped or if it was not ours to reap.
+    /// </summary>
+    private static bool Collect(int pid)
     {
         int rc;
         do rc = Native.WaitPid(pid, out _, Native.WNOHANG);
         while (rc < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
+        return rc != 0;
     }
 
     private void OnSignalGroup(SignalGroup request)

@@ -64,14 +64,7 @@ public static class Replies
     public static ChunkedText ChunkedLine(JsonObject reply, bool delimited = false)
     {
         var output = new ChunkedText.Builder();
-        if (delimited)
-        {
-            output.GetSpan(1)[0] = 0xFF;
-            output.Advance(1);
-        }
-        JsonWriter.Write(reply, output);
-        output.GetSpan(1)[0] = (byte)'\n';
-        output.Advance(1);
+        WriteLine(reply, delimited, output);
         return output.Build();
     }
 
@@ -98,6 +91,14 @@ public static class Replies
         // output) costs its own size once, with no buffer to grow, copy or return (bench/README.md).
         var line = GC.AllocateUninitializedArray<byte>(checked((int)length)); // every byte is written
         var output = new ExactWriter(line);
+        WriteLine(reply, delimited, output);
+        output.Finish();
+        return line;
+    }
+
+    /// <summary>The line's bytes: 0xFF first when delimited, the JSON, "\n".</summary>
+    private static void WriteLine(JsonObject reply, bool delimited, IBufferWriter<byte> output)
+    {
         if (delimited)
         {
             output.GetSpan(1)[0] = 0xFF;
@@ -106,8 +107,6 @@ public static class Replies
         JsonWriter.Write(reply, output);
         output.GetSpan(1)[0] = (byte)'\n';
         output.Advance(1);
-        output.Finish();
-        return line;
     }
 
     private static long LineLength(JsonObject reply, bool delimited) => (delimited ? 1 : 0) + JsonWriter.Measure(reply) + 1;

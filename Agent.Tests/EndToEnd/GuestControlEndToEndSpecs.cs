@@ -196,26 +196,15 @@ public sealed class GuestControlEndToEndSpecs : IDisposable
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!(File.Exists(helperPid) && File.ReadAllText(helperPid).EndsWith('\n')) && DateTime.UtcNow < deadline) await Task.Delay(20);
         var chpasswdPid = int.Parse(File.ReadAllText(helperPid));
-        Assert.True(Directory.Exists($"/proc/{execPid}") && Directory.Exists($"/proc/{chpasswdPid}"), "the children are not running");
+        Assert.True(Processes.ProcFs.IsAlive(execPid) && Processes.ProcFs.IsAlive(chpasswdPid), "the children are not running");
 
         Assert.Equal(0, await agent.TerminateAsync());
 
         // Both process groups were killed at the stop (reparented to init, a zombie is init's to reap).
         deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while ((Running(execPid) || Running(chpasswdPid)) && DateTime.UtcNow < deadline) await Task.Delay(20);
-        Assert.False(Running(execPid), $"guest-exec's child {execPid} outlived the agent");
-        Assert.False(Running(chpasswdPid), $"chpasswd {chpasswdPid} outlived the agent");
-    }
-
-    /// <summary>Alive and not a zombie: the state letter follows the command's closing parenthesis in /proc/PID/stat.</summary>
-    private static bool Running(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[stat.LastIndexOf(')') + 2] != 'Z';
-        }
-        catch (IOException) { return false; }
+        while ((Processes.ProcFs.IsAlive(execPid) || Processes.ProcFs.IsAlive(chpasswdPid)) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.False(Processes.ProcFs.IsAlive(execPid), $"guest-exec's child {execPid} outlived the agent");
+        Assert.False(Processes.ProcFs.IsAlive(chpasswdPid), $"chpasswd {chpasswdPid} outlived the agent");
     }
 
     [Fact]

@@ -72,5 +72,5 @@ public sealed class PowerAbandonSpecs(ITestOutputHelper output) : PowerSpecBase(
 
     /// <summary>Killed and reaped: no /proc entry left, not even a zombie.</summary>
     private async Task HelperGone(int pid) =>
-        await AwaitConditionAsync(() => Task.FromResult(!Directory.Exists($"/proc/{pid}")), Patience);
+        await AwaitConditionAsync(() => Task.FromResult(Processes.ProcFs.Stat(pid) is null), Patience);
 }
