@@ -137,9 +137,9 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
 
         await Task.Run(() => File.WriteAllText(state, "freeze mem disk\n")).WaitAsync(Patience);
 
-        // The executor is inside open(2) of the FIFO for writing, waiting for a reader: only now does
+        // The executor is inside open(2) of this FIFO for writing, waiting for a reader: only now does
         // advancing the clock test that no timeout fires while the kernel holds the write.
-        await AwaitConditionAsync(() => Task.FromResult(ThreadWaitingForFifoReader()), Patience);
+        await AwaitConditionAsync(() => Task.FromResult(ThreadOpeningForWrite(state)), Patience);
         Clock.Advance(TimeSpan.FromHours(1));
         await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
 
@@ -148,11 +148,33 @@ public sealed class SuspendQemuProbeSpecs(ITestOutputHelper output) : PowerSpecB
         Assert.IsType<Agent.Actors.Commands.CommandSucceeded>(await ExpectMsgAsync<object>(Patience));
     }
 
-    /// <summary>A thread of this process sleeps in the kernel's fifo_open waiting for the other end.</summary>
-    private static bool ThreadWaitingForFifoReader() =>
+    /// <summary>
+    /// A thread of this process sleeps in the kernel's fifo_open in openat(<paramref name="path"/>, O_WRONLY):
+    /// the syscall's arguments (/proc/self/task/N/syscall) tell it from other specs' FIFOs and from readers.
+    /// </summary>
+    private static bool ThreadOpeningForWrite(string path) =>
         Directory.GetDirectories("/proc/self/task").Any(task =>
         {
-            try { return File.ReadAllText(Path.Combine(task, "wchan")) == "wait_for_partner"; }
+            try
+            {
+                if (File.ReadAllText(Path.Combine(task, "wchan")) != "wait_for_partner") return false;
+                var call = File.ReadAllText(Path.Combine(task, "syscall")).Split(' ');
+                const int openat = 257, writeOnly = 1;
+                if (call.Length < 4 || call[0] != openat.ToString()) return false;
+                var flags = Convert.ToInt64(call[3], 16);
+                return (flags & 3) == writeOnly && PathAt(Convert.ToInt64(call[2], 16)) == path;
+            }
             catch (IOException) { return false; }
         });
+
+    /// <summary>The NUL-terminated path at <paramref name="address"/> in this process's memory.</summary>
+    private static string PathAt(long address)
+    {
+        using var memory = new FileStream("/proc/self/mem", FileMode.Open, FileAccess.Read);
+        memory.Seek(address, SeekOrigin.Begin);
+        var bytes = new byte[4096];
+        var n = memory.Read(bytes, 0, bytes.Length);
+        var end = Array.IndexOf(bytes, (byte)0, 0, n);
+        return global::System.Text.Encoding.UTF8.GetString(bytes, 0, end < 0 ? n : end);
+    }
 }
