@@ -19,6 +19,9 @@ public sealed record CommandContext(AgentSettings Settings, IActorRef Reaper)
 
     /// <summary>The audit trail (<see cref="Audit.AuditActor"/>); Nobody when a test builds a family alone.</summary>
     public IActorRef Audit { get; init; } = ActorRefs.Nobody;
+
+    /// <summary>How agent.policy resolves a path (<see cref="Agent.Actors.Policy.RealPath.Resolve"/>); a spec may make it hang.</summary>
+    public Func<string, string, string> ResolvePath { get; init; } = Agent.Actors.Policy.RealPath.Resolve;
 }
 
 /// <summary>

@@ -1,5 +1,6 @@
 using Agent.Actors.Audit;
 using Agent.Actors.Commands;
+using Agent.Actors.Platform;
 using Agent.Actors.Policy;
 using Agent.Actors.Settings;
 using Agent.Protocol.Envelope;
@@ -43,6 +44,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
 
     private sealed record GraceEnded(long Seq);
 
+    /// <summary>A policy check that reads the filesystem, done off this actor's thread for command <paramref name="Seq"/>.</summary>
+    private sealed record PolicyChecked(long Seq, QmpError? Refusal);
+
     // A struct: it lives in the queue and then in InFlight, one object less per request.
     private readonly record struct Pending(IActorRef ReplyTo, long Ticket, StreamItem Item);
 
@@ -73,6 +77,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     // Audit trail and per-argument policy (Agent.Actors/Audit, Agent.Actors/Policy).
     private readonly IActorRef _audit;
     private readonly ArgumentPolicy _argumentPolicy;
+    // Created at the first check that reads the filesystem; with the default policy, never.
+    private BlockingCallThreads? _policyThreads;
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -84,7 +90,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         _freeze = context.Freeze;
         _policy = context.Policy;
         _audit = context.Audit;
-        _argumentPolicy = new ArgumentPolicy(context.Settings.Policy);
+        _argumentPolicy = new ArgumentPolicy(context.Settings.Policy, context.ResolvePath);
         _familyContext = context with { Registered = routes.Registered };
         foreach (var family in routes.Families)
         {
@@ -144,6 +150,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
             case FamilyFailed f: OnFamilyFailed(f); break;
             case DeadlineSweep d: OnDeadlineSweep(d.ArmedFor); break;
             case GraceEnded g: OnGraceEnded(g.Seq); break;
+            case PolicyChecked p: OnPolicyChecked(p); break;
             case Terminated t: OnFamilyStopped(t.ActorRef); break;
             default: Unhandled(message); break;
         }
@@ -189,7 +196,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                     Deliver(pending, Replies.Error(QmpError.Generic(argumentError), request.Id));
                     return;
                 }
-                if (_argumentPolicy.Check(request.Command, request.Arguments) is { } refusal)
+                var checkAside = _argumentPolicy.ReadsFilesystem(request.Command);
+                if (!checkAside && _argumentPolicy.Check(request.Command, request.Arguments) is { } refusal)
                 {
                     AuditActor.Report(_audit, request.Command, request.Arguments, null, refusal);
                     Deliver(pending, Replies.Error(refusal, request.Id));
@@ -207,12 +215,35 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                 // One timer for a run of commands, not a start and a cancel each (bench/README.md, "Per-request cost"):
                 // armed for the first, it checks whoever is in flight when it fires (OnDeadlineSweep).
                 if (!_sweepArmed) ArmSweep(seq, deadline);
-                // What the return value may take so that the whole line fits agent.channel.max-reply-bytes.
-                owner.Tell(new Execute(seq, request.Command, request.Arguments,
-                    Replies.ReturnBudget(_maxReplyBytes, request.Id, delimited: route.Schema.DelimitedReply)));
+                if (checkAside)
+                {
+                    // A path on a hung mount blocks only this check's thread; the deadline answers for it.
+                    var (command, arguments) = (request.Command, request.Arguments);
+                    _policyThreads ??= new BlockingCallThreads("agent-policy", maxIdle: 1);
+                    _policyThreads.Run(() => _argumentPolicy.Check(command, arguments))
+                        .PipeTo(Self, success: r => new PolicyChecked(seq, r), failure: ex => new PolicyChecked(seq,
+                            QmpError.Generic($"{command}: the policy check failed: {ex.Message}")));
+                    return;
+                }
+                Run(_inFlight);
                 return;
         }
     }
+
+    private void Run(InFlight flight) =>
+        // What the return value may take so that the whole line fits agent.channel.max-reply-bytes.
+        flight.Owner.Tell(new Execute(flight.Seq, flight.Request.Command, flight.Request.Arguments,
+            Replies.ReturnBudget(_maxReplyBytes, flight.Request.Id, delimited: flight.Schema.DelimitedReply)));
+
+    private void OnPolicyChecked(PolicyChecked checkedAside)
+    {
+        // A check that ends after its command's deadline has nothing left to answer.
+        if (_inFlight is not { } flight || flight.Seq != checkedAside.Seq) return;
+        if (checkedAside.Refusal is { } refusal) Finish(flight, null, refusal);
+        else Run(flight);
+    }
+
+    protected override void PostStop() => _policyThreads?.Dispose();
 
     private void Complete(long seq, JsonValue? value, QmpError? error)
     {

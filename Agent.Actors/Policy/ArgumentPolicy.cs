@@ -19,14 +19,17 @@ public sealed class ArgumentPolicy
     private const string AnyName = "*";
 
     private readonly PolicySettings _settings;
+    private readonly Func<string, string, string> _resolve;
     private readonly bool _anyExecutable, _anyEnvironment, _anyRead, _anyWrite;
 
     /// <summary>The rules that restrict something, by command; each reads its command's typed arguments.</summary>
     private readonly Dictionary<string, Func<JsonObject, string?>> _rules = new(StringComparer.Ordinal);
 
-    public ArgumentPolicy(PolicySettings settings)
+    /// <param name="resolve"><see cref="RealPath.Resolve"/> unless a spec needs a path that resolves slowly.</param>
+    public ArgumentPolicy(PolicySettings settings, Func<string, string, string>? resolve = null)
     {
         _settings = settings;
+        _resolve = resolve ?? RealPath.Resolve;
         _anyExecutable = settings.Executables.Contains(AnyPath);
         _anyEnvironment = settings.Environment.Contains(AnyName);
         _anyRead = settings.ReadPrefixes.Contains("/");
@@ -44,6 +47,15 @@ public sealed class ArgumentPolicy
 
     private void Rule<TArgs>(Func<TArgs, string?> check) where TArgs : ICommandArguments<TArgs> =>
         _rules[TArgs.Command] = arguments => check(TArgs.Bind(arguments));
+
+    /// <summary>
+    /// Whether checking <paramref name="command"/> reads the filesystem (the PATH walk of a restricted
+    /// guest-exec, the path resolution of a restricted guest-file-open): a hung mount would block the
+    /// caller, so the dispatcher runs such checks on a thread of their own.
+    /// </summary>
+    public bool ReadsFilesystem(string command) =>
+        (command == GuestExecArguments.Command && !_anyExecutable) ||
+        (command == GuestFileOpenArguments.Command && (!_anyRead || !_anyWrite));
 
     /// <summary>
     /// Null when <paramref name="command"/> may run with <paramref name="arguments"/> (already checked
@@ -103,7 +115,7 @@ public sealed class ArgumentPolicy
         string resolved;
         try
         {
-            resolved = RealPath.Resolve(path, Environment.CurrentDirectory);
+            resolved = _resolve(path, Environment.CurrentDirectory);
         }
         catch (IOException ex)
         {
@@ -117,12 +129,12 @@ public sealed class ArgumentPolicy
     }
 
     /// <summary>The prefixes are resolved too, so a root-owned link such as /home → /var/home keeps working.</summary>
-    private static bool UnderAny(string resolved, IEnumerable<string> prefixes) =>
+    private bool UnderAny(string resolved, IEnumerable<string> prefixes) =>
         prefixes.Any(prefix => RealPath.IsUnder(resolved, prefix) || RealPath.IsUnder(resolved, ResolveOrSelf(prefix)));
 
-    private static string ResolveOrSelf(string prefix)
+    private string ResolveOrSelf(string prefix)
     {
-        try { return RealPath.Resolve(prefix, "/"); }
+        try { return _resolve(prefix, "/"); }
         catch (IOException) { return prefix; }
     }
 
