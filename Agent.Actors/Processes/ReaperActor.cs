@@ -46,6 +46,8 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
         public static readonly Sweep Instance = new();
     }
 
+    private const string SweepTimer = "sweep";
+
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly ProcessSettings _settings;
     private readonly IChildSignalSource _signals;
@@ -72,7 +74,10 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
         switch (message)
         {
             case Watch watch: OnWatch(watch); break;
-            case ChildSignal or Sweep: ReapAll(); break;
+            case ChildSignal or Sweep:
+                ReapAll();
+                SweepWhileWatching();
+                break;
             case SignalGroup signal: OnSignalGroup(signal); break;
             // Terminated is a system message and overtakes the owner's last ordinary ones (a SignalGroup
             // from its PostStop): release its zombies only after those.
@@ -97,7 +102,6 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
             _log.Warning("running as pid 1: the .NET runtime then reaps every child itself, so helpers' exit statuses can be lost");
         var self = Self;
         _subscription = _signals.Subscribe(() => self.Tell(ChildSignal.Instance));
-        Timers.StartPeriodicTimer("sweep", Sweep.Instance, _settings.ReapSweepInterval);
     }
 
     /// <summary>
@@ -139,6 +143,14 @@ public sealed class ReaperActor : UntypedActor, IWithTimers
         if (!watch.Owner.IsNobody()) Context.Watch(watch.Owner);
         // The child may have exited before we were told about it; it stays a zombie until reaped, so nothing is lost.
         TryReap(watch.Pid, watch.Owner);
+        SweepWhileWatching();
+    }
+
+    /// <summary>The sweep runs only while a child runs: an idle agent has no timer waking it every second.</summary>
+    private void SweepWhileWatching()
+    {
+        if (_watched.Count == 0) Timers.Cancel(SweepTimer);
+        else if (!Timers.IsTimerActive(SweepTimer)) Timers.StartPeriodicTimer(SweepTimer, Sweep.Instance, _settings.ReapSweepInterval);
     }
 
     private void ReapAll()

@@ -76,6 +76,22 @@ public sealed class ReaperSpecs : TestKit
     }
 
     [Fact]
+    public async Task The_sweep_stops_with_the_last_child_and_starts_again_with_the_next()
+    {
+        // The sweep only runs while a child is watched (an idle agent has no timer); with every signal
+        // lost, a child watched after the set emptied is still found by the sweep it restarts.
+        var reaper = Sys.ActorOf(ReaperActor.Props(new ProcessSettings(TimeSpan.FromMilliseconds(200), 1024), new FakeChildSignals()));
+        Sys.ActorOf(ChildProcess.Props(Sleep("0.1"), reaper, TestActor));
+        await ExpectMsgAsync<ChildStarted>(Wait);
+        Assert.Equal(7, (await ExpectMsgAsync<ChildCompleted>(Wait)).ExitCode);
+        await ExpectNoMsgAsync(TimeSpan.FromMilliseconds(500));
+
+        Sys.ActorOf(ChildProcess.Props(new SpawnSpec("/bin/sh", ["-c", "sleep 0.1; exit 4"]), reaper, TestActor));
+        await ExpectMsgAsync<ChildStarted>(Wait);
+        Assert.Equal(4, (await ExpectMsgAsync<ChildCompleted>(Wait)).ExitCode);
+    }
+
+    [Fact]
     public async Task A_child_that_exited_before_the_watch_is_reaped_at_once()
     {
         var signals = new FakeChildSignals();
