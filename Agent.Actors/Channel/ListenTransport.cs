@@ -91,14 +91,14 @@ public sealed class ListenTransport : ITransport
         UpdateClientWatch();
     }
 
-    /// <summary>Asked of each client socket; the kernel caps it at net.core.wmem_max (4 MiB on most distributions).</summary>
-    private const int ClientSendBuffer = 4 * 1024 * 1024;
-
     /// <summary>
+    /// Asked of each client socket; the kernel caps it at net.core.wmem_max (4 MiB on most distributions).
     /// A large reply (an 8 MiB exec capture) then goes out in a few writes instead of one per ~200 KiB,
     /// each a POLLOUT wake-up of the loop (bench/README.md, "What is left per missed target"). Only memory
     /// the client has not read yet is held, so an idle channel costs nothing more. A hint: failure changes nothing.
     /// </summary>
+    private const int ClientSendBuffer = 4 * 1024 * 1024;
+
     private void UpdateClientWatch()
     {
         if (_client < 0) return;
