@@ -1,5 +1,5 @@
-using System.Net.Sockets;
 using System.Text;
+using Agent.Actors.Platform;
 
 namespace Agent.Host;
 
@@ -12,18 +12,19 @@ namespace Agent.Host;
 /// </summary>
 public sealed class ServiceManager : IDisposable
 {
-    private readonly Socket? _socket;
-    private readonly UnixDomainSocketEndPoint? _endPoint;
+    // A plain descriptor, not a System.Net.Sockets Socket, whose first use starts an epoll thread (Native.Sockets.cs).
+    private readonly int _socket = -1;
+    private readonly byte[]? _address;
 
     private ServiceManager(string? notifySocket, TimeSpan? watchdogInterval, bool stderrIsJournal)
     {
         WatchdogInterval = watchdogInterval;
         StderrIsJournal = stderrIsJournal;
         if (string.IsNullOrEmpty(notifySocket) || (notifySocket[0] != '/' && notifySocket[0] != '@')) return;
-        _endPoint = new UnixDomainSocketEndPoint(notifySocket[0] == '@' ? '\0' + notifySocket[1..] : notifySocket);
+        _address = Native.UnixAddress(notifySocket[0] == '@' ? '\0' + notifySocket[1..] : notifySocket);
         // Non-blocking: a notification is sent from inside FreezeState.Set too, and a service manager
         // that stopped reading must not hold up a freeze; a notification it cannot take is dropped.
-        _socket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified) { Blocking = false };
+        _socket = Native.NewSocket(Native.AF_UNIX, Native.SOCK_DGRAM);
     }
 
     public static ServiceManager FromEnvironment()
@@ -51,17 +52,11 @@ public sealed class ServiceManager : IDisposable
     /// <summary>Sends "KEY=VALUE" lines; errors are ignored, as sd_notify's callers do.</summary>
     public void Notify(string state)
     {
-        if (_socket is null) return;
-        try
-        {
-            _socket.SendTo(Encoding.UTF8.GetBytes(state), _endPoint!);
-        }
-        catch (SocketException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+        if (_socket < 0) return;
+        var datagram = Encoding.UTF8.GetBytes(state);
+        // Under the lock: once Dispose closed the descriptor, its number may belong to another file.
+        lock (_address!)
+            if (!_disposed) Native.SendTo(_socket, datagram, _address);
     }
 
     /// <summary>$JOURNAL_STREAM names stderr when its inode is the one fd 2 points at (a socket: "socket:[inode]").</summary>
@@ -86,5 +81,16 @@ public sealed class ServiceManager : IDisposable
         return target == $"socket:[{journalStream[(colon + 1)..]}]";
     }
 
-    public void Dispose() => _socket?.Dispose();
+    private bool _disposed;
+
+    public void Dispose()
+    {
+        if (_socket < 0) return;
+        lock (_address!)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            Native.Close(_socket);
+        }
+    }
 }

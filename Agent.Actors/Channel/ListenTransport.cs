@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Agent.Actors.Platform;
 using Akka.Actor;
 
@@ -10,7 +8,8 @@ namespace Agent.Actors.Channel;
 /// does. A second client's connect succeeds but it is served only after the first disconnects.
 /// Both sockets are non-blocking and served by an <see cref="EventLoop"/>: the channel's own when the
 /// channel runs on one (the agent), else a private one. A reply that the socket takes at once is written
-/// by the caller without a thread switch; the rest waits for POLLOUT on the loop.
+/// by the caller without a thread switch; the rest waits for POLLOUT on the loop. The sockets are plain
+/// descriptors (<see cref="Native.ListenOn"/>): the loop polls them itself.
 /// </summary>
 public sealed class ListenTransport : ITransport
 {
@@ -21,21 +20,21 @@ public sealed class ListenTransport : ITransport
         public CancellationTokenRegistration Cancel;
     }
 
-    private readonly Func<Socket> _createListener;
+    private readonly Func<int> _createListener;
     private readonly byte[] _buffer;
     private EventLoop _loop = null!;
     private EventLoop? _ownLoop;
     private IActorRef _owner = ActorRefs.Nobody;
     // Everything below is touched on the loop thread only.
-    private Socket? _listener;
-    private Socket? _client;
+    private int _listener = -1;
+    private int _client = -1;
     private long _conn;
     private bool _clientEnded;
     private bool _reading = true;
     private PendingWrite? _write;
     private bool _disposed;
 
-    private ListenTransport(Func<Socket> createListener, int readSize)
+    private ListenTransport(Func<int> createListener, int readSize)
     {
         _createListener = createListener;
         _buffer = new byte[readSize];
@@ -45,33 +44,18 @@ public sealed class ListenTransport : ITransport
     public static ListenTransport Unix(string path, int readSize) => new(() =>
     {
         File.Delete(path);
-        return Listen(AddressFamily.Unix, new UnixDomainSocketEndPoint(path));
+        return Native.ListenOn(Native.UnixAddress(path), Backlog, path);
     }, readSize);
 
     /// <summary>vsock-listen on "&lt;cid&gt;:&lt;port&gt;".</summary>
     public static ListenTransport Vsock(string address, int readSize)
     {
-        var endPoint = VsockEndPoint.Parse(address);
-        return new(() => Listen(VsockEndPoint.Family, endPoint), readSize);
+        var sockaddr = VsockAddress.Parse(address);
+        return new(() => Native.ListenOn(sockaddr, Backlog, $"vsock:{address}"), readSize);
     }
 
-    /// <summary>Backlog 1, as qemu-ga listens.</summary>
-    private static Socket Listen(AddressFamily family, EndPoint endPoint)
-    {
-        var s = new Socket(family, SocketType.Stream, ProtocolType.Unspecified);
-        try
-        {
-            s.Bind(endPoint);
-            s.Listen(1);
-            s.Blocking = false;
-            return s;
-        }
-        catch
-        {
-            s.Dispose();
-            throw;
-        }
-    }
+    /// <summary>As qemu-ga listens.</summary>
+    private const int Backlog = 1;
 
     public void Start(IActorRef owner)
     {
@@ -81,77 +65,55 @@ public sealed class ListenTransport : ITransport
         _loop.Invoke(() =>
         {
             _listener = listener;
-            if (_disposed) listener.Dispose();
+            if (_disposed) Native.Close(listener);
             else AwaitClient();
         });
     }
 
-    private static int Fd(Socket s) => (int)s.SafeHandle.DangerousGetHandle();
-
-    private void AwaitClient() => _loop.SetWatch(Fd(_listener!), Native.POLLIN, OnListenerReady);
+    private void AwaitClient() => _loop.SetWatch(_listener, Native.POLLIN, OnListenerReady);
 
     private void OnListenerReady(short revents)
     {
-        Socket client;
-        try
+        var client = Native.Accept(_listener, out var errno);
+        if (client < 0)
         {
-            client = _listener!.Accept();
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.Interrupted
-                                            or SocketError.ConnectionAborted)
-        {
-            return;
-        }
-        catch (Exception e)
-        {
-            _loop.RemoveWatch(Fd(_listener!));
-            _owner.Tell(new ChannelActor.TransportFailed(e.Message));
+            if (errno is Native.EAGAIN or Native.EINTR or Native.ECONNABORTED) return;
+            _loop.RemoveWatch(_listener);
+            _owner.Tell(new ChannelActor.TransportFailed(Native.StrError(errno)));
             return;
         }
         // Backlog 1 and no accept until this client is done: the next one waits, as with qemu-ga.
-        _loop.RemoveWatch(Fd(_listener));
-        client.Blocking = false;
-        SetLargeSendBuffer(client);
+        _loop.RemoveWatch(_listener);
+        Native.SetSendBuffer(client, ClientSendBuffer);
         _client = client;
         _clientEnded = false;
         _owner.Tell(new ChannelActor.ClientConnected(++_conn));
         UpdateClientWatch();
     }
 
-    /// <summary>Asked of each client socket; the kernel caps it at net.core.wmem_max (4 MiB on most distributions).</summary>
-    private const int ClientSendBuffer = 4 * 1024 * 1024;
-
     /// <summary>
+    /// Asked of each client socket; the kernel caps it at net.core.wmem_max (4 MiB on most distributions).
     /// A large reply (an 8 MiB exec capture) then goes out in a few writes instead of one per ~200 KiB,
     /// each a POLLOUT wake-up of the loop (bench/README.md, "What is left per missed target"). Only memory
     /// the client has not read yet is held, so an idle channel costs nothing more. A hint: failure changes nothing.
     /// </summary>
-    private static void SetLargeSendBuffer(Socket client)
-    {
-        try
-        {
-            client.SendBufferSize = ClientSendBuffer;
-        }
-        catch (SocketException)
-        {
-        }
-    }
+    private const int ClientSendBuffer = 4 * 1024 * 1024;
 
     private void UpdateClientWatch()
     {
-        if (_client is null) return;
+        if (_client < 0) return;
         var events = (short)((_reading && !_clientEnded ? Native.POLLIN : 0) | (_write is not null ? Native.POLLOUT : 0));
-        _loop.SetWatch(Fd(_client), events, OnClientReady);
+        _loop.SetWatch(_client, events, OnClientReady);
     }
 
     private void OnClientReady(short revents)
     {
         if (_write is not null && (revents & (Native.POLLOUT | Native.POLLERR | Native.POLLHUP)) != 0) ContinueWrite();
-        if (_client is null || _clientEnded || !_reading || (revents & (Native.POLLIN | Native.POLLERR | Native.POLLHUP)) == 0) return;
+        if (_client < 0 || _clientEnded || !_reading || (revents & (Native.POLLIN | Native.POLLERR | Native.POLLHUP)) == 0) return;
         // One read per wake-up, as qemu-ga reads: queued replies and other sources get their turn in between.
-        var n = _client.Receive(_buffer, SocketFlags.None, out var error);
-        if (error is SocketError.WouldBlock or SocketError.Interrupted) return;
-        if (error == SocketError.Success && n > 0)
+        var n = Native.Receive(_client, _buffer, out var errno);
+        if (errno is Native.EAGAIN or Native.EINTR) return;
+        if (n > 0)
         {
             _owner.Tell(new ChannelActor.BytesReceived(_conn, _buffer.AsSpan(0, n).ToArray()));
             return;
@@ -188,7 +150,7 @@ public sealed class ListenTransport : ITransport
 
     private Task Write(long conn, ReadOnlyMemory<byte> data, CancellationToken cancel)
     {
-        if (_client is null || _conn != conn || _write is not null)
+        if (_client < 0 || _conn != conn || _write is not null)
             return Task.FromException(new IOException("the client has disconnected"));
         var sent = Send(data.Span, out var error);
         if (error is not null) return Task.FromException(error);
@@ -210,10 +172,10 @@ public sealed class ListenTransport : ITransport
         var total = 0;
         while (total < data.Length)
         {
-            var n = _client!.Send(data[total..], SocketFlags.None, out var status);
-            if (status == SocketError.Success) { total += n; continue; }
-            if (status == SocketError.Interrupted) continue;
-            if (status != SocketError.WouldBlock) error = new IOException($"write to client failed: {status}");
+            var n = Native.Send(_client, data[total..], out var errno);
+            if (n >= 0) { total += n; continue; }
+            if (errno == Native.EINTR) continue;
+            if (errno != Native.EAGAIN) error = new IOException($"write to client failed: {Native.StrError(errno)}");
             break;
         }
         return total;
@@ -246,24 +208,24 @@ public sealed class ListenTransport : ITransport
     {
         if (_write != write) return;
         FinishWrite(write, new OperationCanceledException());
-        _client?.Shutdown(SocketShutdown.Both);
+        if (_client >= 0) Native.Shutdown(_client, Native.SHUT_RDWR);
         EndClient();
     }
 
     public void EndConnection(long conn) => _loop.Invoke(() =>
     {
-        if (_conn != conn || _client is null || _disposed) return;
+        if (_conn != conn || _client < 0 || _disposed) return;
         CloseClient();
         AwaitClient();
     });
 
     private void CloseClient()
     {
-        if (_client is null) return;
+        if (_client < 0) return;
         if (_write is { } write) FinishWrite(write, new IOException("the client has disconnected"));
-        _loop.RemoveWatch(Fd(_client));
-        _client.Dispose();
-        _client = null;
+        _loop.RemoveWatch(_client);
+        Native.Close(_client);
+        _client = -1;
     }
 
     public bool CutsOffStalledClients => true;
@@ -282,50 +244,24 @@ public sealed class ListenTransport : ITransport
             if (_disposed) return;
             _disposed = true;
             CloseClient();
-            if (_listener is not null)
+            if (_listener >= 0)
             {
-                _loop.RemoveWatch(Fd(_listener));
-                _listener.Dispose();
+                _loop.RemoveWatch(_listener);
+                Native.Close(_listener);
             }
         });
         _ownLoop?.Shutdown();
     }
 }
 
-/// <summary>struct sockaddr_vm, which .NET does not know.</summary>
-public sealed class VsockEndPoint(uint cid, uint port) : EndPoint
+/// <summary>vsock-listen's address: qemu-ga's "&lt;cid&gt;:&lt;port&gt;" as a struct sockaddr_vm.</summary>
+public static class VsockAddress
 {
-    public const AddressFamily Family = (AddressFamily)40;
-
-    public uint Cid { get; } = cid;
-    public uint Port { get; } = port;
-
-    public override AddressFamily AddressFamily => Family;
-
-    /// <summary>Parses qemu-ga's vsock path "&lt;cid&gt;:&lt;port&gt;".</summary>
-    public static VsockEndPoint Parse(string address)
+    public static byte[] Parse(string address)
     {
         var parts = address.Split(':');
         if (parts.Length != 2 || !uint.TryParse(parts[0], out var cid) || !uint.TryParse(parts[1], out var port))
             throw new FormatException($"invalid vsock address '{address}': expected <cid>:<port>");
-        return new VsockEndPoint(cid, port);
+        return Native.VsockAddress(cid, port);
     }
-
-    public override SocketAddress Serialize()
-    {
-        var a = new SocketAddress(Family, 16);
-        for (var i = 0; i < 4; i++)
-        {
-            a[4 + i] = (byte)(Port >> (8 * i));
-            a[8 + i] = (byte)(Cid >> (8 * i));
-        }
-        return a;
-    }
-
-    public override EndPoint Create(SocketAddress address) =>
-        new VsockEndPoint(
-            (uint)(address[8] | address[9] << 8 | address[10] << 16 | address[11] << 24),
-            (uint)(address[4] | address[5] << 8 | address[6] << 16 | address[7] << 24));
-
-    public override string ToString() => $"vsock:{Cid}:{Port}";
 }
