@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Agent.Actors.Platform;
+using Agent.Actors.Settings;
 using Akka.Configuration;
 using Akka.Dispatch;
 
@@ -54,9 +56,23 @@ public sealed unsafe class EventLoop : ExecutorService
     // Whether _fds no longer matches _watches (set by SetWatch and RemoveWatch).
     private bool _pollSetStale = true;
     private PollFdBuffer _fds = new(8);
+    // Busy-poll window in Stopwatch ticks (0: off) and when the current one closes.
+    private readonly long _busyPollTicks;
+    private long _busyPollUntil;
+    private long _polls;
 
-    public EventLoop(string id) : base(id)
+    public EventLoop(string id) : this(id, TimeSpan.Zero)
     {
+    }
+
+    /// <param name="busyPoll">
+    /// After the loop has handled something, it keeps polling without sleeping for this long (zero: never),
+    /// so a request that follows at once finds the thread running instead of waking a halted CPU
+    /// (bench/README.md, "Ping tail").
+    /// </param>
+    public EventLoop(string id, TimeSpan busyPoll) : base(id)
+    {
+        _busyPollTicks = (long)(busyPoll.TotalSeconds * Stopwatch.Frequency);
         _wake = Native.EventFd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_wake < 0) throw new IOException("eventfd failed");
         _thread = new Thread(Run) { IsBackground = true, Name = id };
@@ -64,6 +80,9 @@ public sealed unsafe class EventLoop : ExecutorService
     }
 
     public bool IsCurrentThread => t_current == this;
+
+    /// <summary>poll(2) calls made so far: a loop asleep makes none (EventLoopSpecs).</summary>
+    internal long Polls => Volatile.Read(ref _polls);
 
     /// <summary>
     /// Queues an actor's mailbox run (Akka) or other work; from any thread. A mailbox scheduled from the
@@ -139,7 +158,12 @@ public sealed unsafe class EventLoop : ExecutorService
         {
             // Descriptors get their turn after a bounded run of work, as GLib's main loop alternates
             // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
-            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--) work.Run();
+            var ran = false;
+            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--)
+            {
+                work.Run();
+                ran = true;
+            }
             if (_stopping) break;
             if (_work.IsEmpty && _idle.Count > 0)
             {
@@ -147,22 +171,48 @@ public sealed unsafe class EventLoop : ExecutorService
                 for (var n = _idle.Count; n > 0; n--) _idle.Dequeue()();
                 continue;
             }
+            if (ran) OpenBusyPollWindow();
             var timeout = 0;
             if (_work.IsEmpty)
             {
-                Interlocked.Exchange(ref _sleeping, 1);
-                if (_work.IsEmpty) timeout = -1;
-                else Interlocked.Exchange(ref _sleeping, 0);
+                if (InBusyPollWindow())
+                {
+                    // Spin on poll(0), but let any other thread that is ready on this CPU go first.
+                    Thread.Yield();
+                }
+                else
+                {
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    if (_work.IsEmpty) timeout = -1;
+                    else Interlocked.Exchange(ref _sleeping, 0);
+                }
             }
             var count = Poll(timeout);
             Interlocked.Exchange(ref _sleeping, 0);
-            if (count > 0) DispatchReady();
+            if (count > 0)
+            {
+                DispatchReady();
+                OpenBusyPollWindow();
+            }
         }
         Native.Close(_wake);
     }
 
+    /// <summary>
+    /// The kernel's haltpoll idea in user space: a host that sends its next request right after a reply
+    /// is served without the halt and the wake-up of this CPU (on a VM, an exit to the hypervisor each).
+    /// The window opens only when something was handled, so an idle loop sleeps as before.
+    /// </summary>
+    private void OpenBusyPollWindow()
+    {
+        if (_busyPollTicks > 0) _busyPollUntil = Stopwatch.GetTimestamp() + _busyPollTicks;
+    }
+
+    private bool InBusyPollWindow() => _busyPollTicks > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
+
     private int Poll(int timeout)
     {
+        _polls++;
         // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
         if (_pollSetStale)
         {
@@ -219,5 +269,7 @@ public sealed unsafe class EventLoop : ExecutorService
 public sealed class EventLoopConfigurator(Config config, IDispatcherPrerequisites prerequisites)
     : ExecutorServiceConfigurator(config, prerequisites)
 {
-    public override ExecutorService Produce(string id) => new EventLoop(id);
+    private readonly EventLoopSettings _settings = EventLoopSettings.Create(config);
+
+    public override ExecutorService Produce(string id) => new EventLoop(id, _settings.BusyPoll);
 }
