@@ -161,12 +161,18 @@ class Agent:
         """Starts the agent; returns seconds from spawn to the first guest-ping reply."""
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        cpu = self.cpu
         stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.argv + ["-m", "unix-listen", "-p", self.sock, "-t", self.dir],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                     preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        # The agent inherits this thread's CPU. No preexec_fn, so Python spawns with vfork: a fork would
+        # write-protect every page of this client (its receive buffer and heap), and each would fault
+        # again on the next write, inside some agent's metric.
+        client_cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {self.cpu})
+        try:
+            t0 = time.perf_counter()
+            self.proc = subprocess.Popen(self.argv + ["-m", "unix-listen", "-p", self.sock, "-t", self.dir],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        finally:
+            os.sched_setaffinity(0, client_cpus)
         stderr.close()
         ping = request("guest-ping")
         while True:

@@ -175,12 +175,9 @@ public sealed unsafe class EventLoop : ExecutorService
             var timeout = 0;
             if (_work.IsEmpty)
             {
-                if (InBusyPollWindow())
-                {
-                    // Spin on poll(0), but let any other thread that is ready on this CPU go first.
-                    Thread.Yield();
-                }
-                else
+                // Within the window poll(0) again; each call returns through the kernel, where a thread
+                // woken on this CPU preempts the loop as it would any running thread.
+                if (!InBusyPollWindow())
                 {
                     Interlocked.Exchange(ref _sleeping, 1);
                     if (_work.IsEmpty) timeout = -1;
