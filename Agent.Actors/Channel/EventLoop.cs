@@ -56,8 +56,11 @@ public sealed unsafe class EventLoop : ExecutorService
     // Whether _fds no longer matches _watches (set by SetWatch and RemoveWatch).
     private bool _pollSetStale = true;
     private PollFdBuffer _fds = new(8);
-    // Busy-poll window in Stopwatch ticks (0: off) and when the current one closes.
-    private readonly long _busyPollTicks;
+    // Busy polling, in Stopwatch ticks: the configured window (0: off), the window now (it adapts, see
+    // NoteActivity), when the loop last finished handling something, and when the current window closes.
+    private readonly long _busyPollMax;
+    private long _busyPollWindow;
+    private long _idleSince;
     private long _busyPollUntil;
     private long _polls;
 
@@ -66,13 +69,13 @@ public sealed unsafe class EventLoop : ExecutorService
     }
 
     /// <param name="busyPoll">
-    /// After the loop has handled something, it keeps polling without sleeping for this long (zero: never),
-    /// so a request that follows at once finds the thread running instead of waking a halted CPU
+    /// After the loop has handled something, it keeps polling without sleeping for up to this long (zero:
+    /// never), so a request that follows at once finds the thread running instead of waking a halted CPU
     /// (bench/README.md, "Ping tail").
     /// </param>
     public EventLoop(string id, TimeSpan busyPoll) : base(id)
     {
-        _busyPollTicks = (long)(busyPoll.TotalSeconds * Stopwatch.Frequency);
+        _busyPollMax = _busyPollWindow = (long)(busyPoll.TotalSeconds * Stopwatch.Frequency);
         _wake = Native.EventFd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_wake < 0) throw new IOException("eventfd failed");
         _thread = new Thread(Run) { IsBackground = true, Name = id };
@@ -81,8 +84,11 @@ public sealed unsafe class EventLoop : ExecutorService
 
     public bool IsCurrentThread => t_current == this;
 
-    /// <summary>poll(2) calls made so far: a loop asleep makes none (EventLoopSpecs).</summary>
+    /// <summary>poll(2) calls made so far: a loop asleep makes none (BusyPollSpecs).</summary>
     internal long Polls => Volatile.Read(ref _polls);
+
+    /// <summary>The busy-poll window as it has adapted (BusyPollSpecs).</summary>
+    internal TimeSpan BusyPollWindow => TimeSpan.FromSeconds((double)Volatile.Read(ref _busyPollWindow) / Stopwatch.Frequency);
 
     /// <summary>
     /// Queues an actor's mailbox run (Akka) or other work; from any thread. A mailbox scheduled from the
@@ -159,8 +165,10 @@ public sealed unsafe class EventLoop : ExecutorService
             // Descriptors get their turn after a bounded run of work, as GLib's main loop alternates
             // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
             var ran = false;
+            long seenAt = 0;
             for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--)
             {
+                if (!ran) seenAt = Now();
                 work.Run();
                 ran = true;
             }
@@ -171,7 +179,7 @@ public sealed unsafe class EventLoop : ExecutorService
                 for (var n = _idle.Count; n > 0; n--) _idle.Dequeue()();
                 continue;
             }
-            if (ran) OpenBusyPollWindow();
+            if (ran) NoteActivity(seenAt);
             var timeout = 0;
             if (_work.IsEmpty)
             {
@@ -188,24 +196,38 @@ public sealed unsafe class EventLoop : ExecutorService
             Interlocked.Exchange(ref _sleeping, 0);
             if (count > 0)
             {
+                seenAt = Now();
                 DispatchReady();
-                OpenBusyPollWindow();
+                NoteActivity(seenAt);
             }
         }
         Native.Close(_wake);
     }
 
+    private long Now() => _busyPollMax > 0 ? Stopwatch.GetTimestamp() : 0;
+
     /// <summary>
-    /// The kernel's haltpoll idea in user space: a host that sends its next request right after a reply
-    /// is served without the halt and the wake-up of this CPU (on a VM, an exit to the hypervisor each).
-    /// The window opens only when something was handled, so an idle loop sleeps as before.
+    /// The kernel's haltpoll governor in user space: a host that sends its next request right after a
+    /// reply is served without the halt and the wake-up of this CPU (on a VM, an exit to the hypervisor
+    /// each). The window opens only when something was handled, so an idle loop sleeps as before, and it
+    /// adapts as haltpoll's does: back to the full window when the event came within it of the last
+    /// one, halved when it did not (spinning would have been wasted), and off below an eighth, so work
+    /// that comes every few milliseconds (a host polling guest-exec-status) costs no spinning.
     /// </summary>
-    private void OpenBusyPollWindow()
+    private void NoteActivity(long seenAt)
     {
-        if (_busyPollTicks > 0) _busyPollUntil = Stopwatch.GetTimestamp() + _busyPollTicks;
+        if (_busyPollMax == 0) return;
+        if (_idleSince != 0)
+        {
+            var halved = _busyPollWindow / 2;
+            Volatile.Write(ref _busyPollWindow,
+                seenAt - _idleSince <= _busyPollMax ? _busyPollMax : halved >= _busyPollMax / 8 ? halved : 0);
+        }
+        _idleSince = Stopwatch.GetTimestamp();
+        _busyPollUntil = _idleSince + _busyPollWindow;
     }
 
-    private bool InBusyPollWindow() => _busyPollTicks > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
+    private bool InBusyPollWindow() => _busyPollWindow > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
 
     private int Poll(int timeout)
     {

@@ -76,6 +76,33 @@ public sealed unsafe class BusyPollSpecs : IDisposable
         Assert.Equal(0, PollsOver(loop, TimeSpan.FromMilliseconds(500)));
     }
 
+    private static void AssertWindow(EventLoop loop, TimeSpan expected)
+    {
+        // The loop adapts the window right after the callback that released the test.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (loop.BusyPollWindow != expected && DateTime.UtcNow < deadline) Thread.Sleep(1);
+        Assert.Equal(expected, loop.BusyPollWindow);
+    }
+
+    [Fact]
+    public void The_window_halves_while_events_come_further_apart_and_is_restored_by_one_that_follows_at_once()
+    {
+        var loop = Loop(TimeSpan.FromMilliseconds(400));
+        Signal();
+        AssertHandled();
+        AssertWindow(loop, TimeSpan.FromMilliseconds(400));
+        foreach (var halved in new[] { 200, 100, 50, 0 })
+        {
+            Thread.Sleep(600); // longer than the whole window: spinning would not have caught this event
+            Signal();
+            AssertHandled();
+            AssertWindow(loop, TimeSpan.FromMilliseconds(halved)); // 25 ms is below an eighth: off
+        }
+        Signal(); // within 400 ms of the last event
+        AssertHandled();
+        AssertWindow(loop, TimeSpan.FromMilliseconds(400));
+    }
+
     [Fact]
     public void With_a_zero_window_the_loop_sleeps_right_after_each_event()
     {
