@@ -179,7 +179,7 @@ public sealed unsafe class EventLoop : ExecutorService
                 for (var n = _idle.Count; n > 0; n--) _idle.Dequeue()();
                 continue;
             }
-            if (ran) NoteActivity(seenAt);
+            if (ran) NoteActivity(seenAt, descriptorReady: false);
             var timeout = 0;
             if (_work.IsEmpty)
             {
@@ -197,8 +197,7 @@ public sealed unsafe class EventLoop : ExecutorService
             if (count > 0)
             {
                 seenAt = Now();
-                DispatchReady();
-                NoteActivity(seenAt);
+                NoteActivity(seenAt, DispatchReady());
             }
         }
         Native.Close(_wake);
@@ -210,14 +209,16 @@ public sealed unsafe class EventLoop : ExecutorService
     /// The kernel's haltpoll governor in user space: a host that sends its next request right after a
     /// reply is served without the halt and the wake-up of this CPU (on a VM, an exit to the hypervisor
     /// each). The window opens only when something was handled, so an idle loop sleeps as before, and it
-    /// adapts as haltpoll's does: back to the full window when the event came within it of the last
-    /// one, halved when it did not (spinning would have been wasted), and off below an eighth, so work
-    /// that comes every few milliseconds (a host polling guest-exec-status) costs no spinning.
+    /// adapts as haltpoll's does: back to the full window when a descriptor was ready within it of the
+    /// last thing handled, halved when it was not (spinning would have been wasted), and off below an
+    /// eighth, so a host whose requests come milliseconds apart (polling guest-exec-status) costs no
+    /// spinning. Work other threads post (an exec family's reply) reopens the window but does not adapt
+    /// it: it is the host's next request that a spin waits for.
     /// </summary>
-    private void NoteActivity(long seenAt)
+    private void NoteActivity(long seenAt, bool descriptorReady)
     {
         if (_busyPollMax == 0) return;
-        if (_idleSince != 0)
+        if (descriptorReady && _idleSince != 0)
         {
             var halved = _busyPollWindow / 2;
             Volatile.Write(ref _busyPollWindow,
@@ -244,7 +245,8 @@ public sealed unsafe class EventLoop : ExecutorService
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 
-    private void DispatchReady()
+    /// <summary>Calls the watches whose descriptors are ready; returns whether there was one (not just a wake-up).</summary>
+    private bool DispatchReady()
     {
         var items = _fds.Items;
         if (items[0].Revents != 0)
@@ -252,12 +254,16 @@ public sealed unsafe class EventLoop : ExecutorService
             ulong value;
             Native.Read(_wake, (byte*)&value, 8);
         }
+        var any = false;
         for (var i = 1; i < _fds.Count; i++)
         {
             var (fd, revents) = (items[i].Fd, items[i].Revents);
+            if (revents == 0) continue;
+            any = true;
             // An earlier callback of this round may have removed or replaced the watch.
-            if (revents != 0 && _watches.TryGetValue(fd, out var watch) && watch.Events != 0) watch.Ready(revents);
+            if (_watches.TryGetValue(fd, out var watch) && watch.Events != 0) watch.Ready(revents);
         }
+        return any;
     }
 
     private void WakeThread()
