@@ -16,6 +16,7 @@ Usage: bench/run.sh [options]   (publishes the release binary first), or
 """
 import argparse
 import base64
+import ctypes
 import json
 import os
 import shutil
@@ -47,11 +48,86 @@ def request(command, arguments=None):
     return (json.dumps(msg, separators=(",", ":")) + "\n").encode()
 
 
+class ReceiveBuffer:
+    """The one buffer every connection of this client receives into (recv_into), grown by doubling and
+    touched once at start, so receiving a 10 MB reply line costs the client no fresh pages and no joins:
+    the transfer then measures the agent, not Python's allocator (bench/README.md, "Exec 8 MB, round 3")."""
+
+    def __init__(self, size=16 << 20):
+        self.owner = None  # the connection whose unread bytes the buffer holds
+        self.data = bytearray(size)
+        self.data[::4096] = bytes(len(range(0, size, 4096)))  # touch every page now, not during a metric
+
+    def grow(self):
+        self.data.extend(bytes(len(self.data)))
+
+
+RECEIVE = ReceiveBuffer()
+
+
+def keep_client_heap(size=64 << 20):
+    """Makes glibc keep freed large blocks in this process's heap (mallopt) and touches `size` bytes of it
+    now: json.loads and b64decode of a 10 MB reply then reuse resident memory instead of mmapping fresh
+    pages for every object, which on this VM costs ~20 µs a page (~100 ms per 8 MiB exec, for either
+    agent; bench/README.md, "Exec 8 MB, round 3"). Only this client's process is affected."""
+    libc = ctypes.CDLL("libc.so.6")
+    libc.mallopt(-3, 1 << 30)  # M_MMAP_THRESHOLD: large blocks from the heap, not their own mappings
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: freed memory stays mapped for the next block
+    warm = b"\1" * size
+    del warm
+
+
 class Connection(agentproc.Connection):
-    """One client connection (agentproc's socket and line reading) that sends only this script's ALLOWED."""
+    """One client connection that sends only this script's ALLOWED. Replies are received into RECEIVE;
+    bytes read past a line wait there for the next line (one connection reads at a time)."""
 
     def __init__(self, path, timeout=60.0):
         super().__init__(path, timeout)
+        self.start = self.end = 0
+        self.first_recv = None  # perf_counter of the first recv for the last line (None: it was buffered)
+
+    def recv(self):
+        """Receives what the socket has into RECEIVE after the unread bytes; returns the count."""
+        buf = RECEIVE
+        if buf.owner is not self:
+            if self.start != self.end:
+                raise RuntimeError("another connection received over this one's unread bytes")
+            buf.owner = self
+        if self.end == len(buf.data):
+            if self.start > 0:
+                n = self.end - self.start
+                buf.data[:n] = buf.data[self.start:self.end]
+                self.start, self.end = 0, n
+            else:
+                buf.grow()
+        with memoryview(buf.data) as view:
+            n = self.sock.recv_into(view[self.end:])
+        if n == 0:
+            raise ConnectionError("agent closed the connection")
+        self.end += n
+        return n
+
+    def line(self):
+        scanned = 0  # bytes after self.start known to hold no newline (recv may move or grow the buffer)
+        self.first_recv = None
+        while (i := RECEIVE.data.find(b"\n", self.start + scanned, self.end)) < 0:
+            scanned = self.end - self.start
+            self.recv()
+            self.first_recv = self.first_recv or time.perf_counter()
+        with memoryview(RECEIVE.data) as view:
+            out = bytes(view[self.start:i])
+        self.start = i + 1
+        if self.start == self.end:
+            self.start = self.end = 0
+        return out
+
+    def discard(self):
+        """Receives once and drops everything unread; returns (newlines, bytes) of what it received."""
+        end = self.end
+        n = self.recv()
+        lines = RECEIVE.data.count(b"\n", end, self.end)
+        self.start = self.end = 0
+        return lines, n
 
     def call_raw(self, req):
         self.sock.sendall(req)
@@ -85,12 +161,18 @@ class Agent:
         """Starts the agent; returns seconds from spawn to the first guest-ping reply."""
         if os.path.exists(self.sock):
             os.unlink(self.sock)
-        cpu = self.cpu
         stderr = open(os.path.join(self.dir, "stderr.log"), "ab")
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.argv + ["-m", "unix-listen", "-p", self.sock, "-t", self.dir],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
-                                     preexec_fn=lambda: os.sched_setaffinity(0, {cpu}))
+        # The agent inherits this thread's CPU. No preexec_fn, so Python spawns with vfork: a fork would
+        # write-protect every page of this client (its receive buffer and heap), and each would fault
+        # again on the next write, inside some agent's metric.
+        client_cpus = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, {self.cpu})
+        try:
+            t0 = time.perf_counter()
+            self.proc = subprocess.Popen(self.argv + ["-m", "unix-listen", "-p", self.sock, "-t", self.dir],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+        finally:
+            os.sched_setaffinity(0, client_cpus)
         stderr.close()
         ping = request("guest-ping")
         while True:
@@ -155,11 +237,9 @@ def pipelined_pings(count, window=512, chunk=64):
                 n = min(chunk, count - sent)
                 sock.sendall(ping * n)
                 sent += n
-            data = sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError("closed")
-            lines += data.count(b"\n")
-            size += len(data)
+            got, received = agent.conn.discard()
+            lines += got
+            size += received
         rate = count / (time.perf_counter() - t)
         if size != count * len(reply):
             raise RuntimeError(f"{agent.name}: a pipelined ping was not answered {reply!r}")
@@ -178,10 +258,7 @@ def burst_pings(count):
         t = time.perf_counter()
         sender.start()
         while size < count * len(reply):
-            data = sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError("closed")
-            size += len(data)
+            size += agent.conn.discard()[1]
         rate = count / (time.perf_counter() - t)
         sender.join()
         if size != count * len(reply):
@@ -301,6 +378,7 @@ def main():
     args = ap.parse_args()
 
     os.sched_setaffinity(0, {args.client_cpu})
+    keep_client_heap()
     work = tempfile.mkdtemp(prefix="qga-bench-")
     agents = [Agent("actoragent", [os.path.abspath(args.agent)], work, args.agent_cpu),
               Agent("qemu-ga", [args.qemu_ga], work, args.agent_cpu)]

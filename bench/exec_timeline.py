@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agentproc  # noqa: E402
-from bench import Agent, request  # noqa: E402
+from bench import Agent, keep_client_heap, request  # noqa: E402
 
 EIGHT_MB = 8 * 1024 * 1024
 
@@ -40,17 +40,8 @@ def one_exec(agent):
     while True:
         c.sock.sendall(request("guest-exec-status", {"pid": pid}))
         sent = time.perf_counter()
-        first, start = None, 0
-        while (i := c.buf.find(b"\n", start)) < 0:
-            start = len(c.buf)
-            data = c.sock.recv(1 << 20)
-            if not data:
-                raise ConnectionError("agent closed the connection")
-            first = first or time.perf_counter()
-            c.buf += data
-        line = bytes(c.buf[:i])
-        del c.buf[:i + 1]
-        received = time.perf_counter()
+        line = c.line()
+        first, received = c.first_recv, time.perf_counter()
         polls += 1
         status = json.loads(line)["return"]
         if status["exited"]:
@@ -80,6 +71,7 @@ def main():
     ap.add_argument("--execs", type=int, default=6)
     args = ap.parse_args()
     os.sched_setaffinity(0, {0})
+    keep_client_heap()
     work = tempfile.mkdtemp(prefix="qga-exec-timeline-")
     agents = [Agent("actoragent", [os.path.abspath(args.agent)], work, 1), Agent("qemu-ga", [args.qemu_ga], work, 1)]
     try:

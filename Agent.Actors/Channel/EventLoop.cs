@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Agent.Actors.Platform;
+using Agent.Actors.Settings;
 using Akka.Configuration;
 using Akka.Dispatch;
 
@@ -54,9 +56,26 @@ public sealed unsafe class EventLoop : ExecutorService
     // Whether _fds no longer matches _watches (set by SetWatch and RemoveWatch).
     private bool _pollSetStale = true;
     private PollFdBuffer _fds = new(8);
+    // Busy polling, in Stopwatch ticks: the configured window (0: off), the window now (it adapts, see
+    // NoteActivity), when the loop last finished handling something, and when the current window closes.
+    private readonly long _busyPollMax;
+    private long _busyPollWindow;
+    private long _idleSince;
+    private long _busyPollUntil;
+    private long _polls;
 
-    public EventLoop(string id) : base(id)
+    public EventLoop(string id) : this(id, TimeSpan.Zero)
     {
+    }
+
+    /// <param name="busyPoll">
+    /// After the loop has handled something, it keeps polling without sleeping for up to this long (zero:
+    /// never), so a request that follows at once finds the thread running instead of waking a halted CPU
+    /// (bench/README.md, "Ping tail").
+    /// </param>
+    public EventLoop(string id, TimeSpan busyPoll) : base(id)
+    {
+        _busyPollMax = _busyPollWindow = (long)(busyPoll.TotalSeconds * Stopwatch.Frequency);
         _wake = Native.EventFd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_wake < 0) throw new IOException("eventfd failed");
         _thread = new Thread(Run) { IsBackground = true, Name = id };
@@ -64,6 +83,12 @@ public sealed unsafe class EventLoop : ExecutorService
     }
 
     public bool IsCurrentThread => t_current == this;
+
+    /// <summary>poll(2) calls made so far: a loop asleep makes none (BusyPollSpecs).</summary>
+    internal long Polls => Volatile.Read(ref _polls);
+
+    /// <summary>The busy-poll window as it has adapted (BusyPollSpecs).</summary>
+    internal TimeSpan BusyPollWindow => TimeSpan.FromSeconds((double)Volatile.Read(ref _busyPollWindow) / Stopwatch.Frequency);
 
     /// <summary>
     /// Queues an actor's mailbox run (Akka) or other work; from any thread. A mailbox scheduled from the
@@ -139,7 +164,14 @@ public sealed unsafe class EventLoop : ExecutorService
         {
             // Descriptors get their turn after a bounded run of work, as GLib's main loop alternates
             // sources; one poll per batch, not per mailbox run (a pipelined burst queues several per request).
-            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--) work.Run();
+            var ran = false;
+            long seenAt = 0;
+            for (var budget = WorkPerPoll; budget > 0 && _work.TryDequeue(out var work); budget--)
+            {
+                if (!ran) seenAt = Now();
+                work.Run();
+                ran = true;
+            }
             if (_stopping) break;
             if (_work.IsEmpty && _idle.Count > 0)
             {
@@ -147,22 +179,60 @@ public sealed unsafe class EventLoop : ExecutorService
                 for (var n = _idle.Count; n > 0; n--) _idle.Dequeue()();
                 continue;
             }
+            if (ran) NoteActivity(seenAt, descriptorReady: false);
             var timeout = 0;
             if (_work.IsEmpty)
             {
-                Interlocked.Exchange(ref _sleeping, 1);
-                if (_work.IsEmpty) timeout = -1;
-                else Interlocked.Exchange(ref _sleeping, 0);
+                // Within the window poll(0) again; each call returns through the kernel, where a thread
+                // woken on this CPU preempts the loop as it would any running thread.
+                if (!InBusyPollWindow())
+                {
+                    Interlocked.Exchange(ref _sleeping, 1);
+                    if (_work.IsEmpty) timeout = -1;
+                    else Interlocked.Exchange(ref _sleeping, 0);
+                }
             }
             var count = Poll(timeout);
             Interlocked.Exchange(ref _sleeping, 0);
-            if (count > 0) DispatchReady();
+            if (count > 0)
+            {
+                seenAt = Now();
+                NoteActivity(seenAt, DispatchReady());
+            }
         }
         Native.Close(_wake);
     }
 
+    private long Now() => _busyPollMax > 0 ? Stopwatch.GetTimestamp() : 0;
+
+    /// <summary>
+    /// The kernel's haltpoll governor in user space: a host that sends its next request right after a
+    /// reply is served without the halt and the wake-up of this CPU (on a VM, an exit to the hypervisor
+    /// each). The window opens only when something was handled, so an idle loop sleeps as before, and it
+    /// adapts as haltpoll's does: back to the full window when a descriptor was ready within it of the
+    /// last thing handled, halved when it was not (spinning would have been wasted), and off below an
+    /// eighth, so a host whose requests come milliseconds apart (polling guest-exec-status) costs no
+    /// spinning. Work other threads post (an exec family's reply) reopens the window but does not adapt
+    /// it: it is the host's next request that a spin waits for.
+    /// </summary>
+    private void NoteActivity(long seenAt, bool descriptorReady)
+    {
+        if (_busyPollMax == 0) return;
+        if (descriptorReady && _idleSince != 0)
+        {
+            var halved = _busyPollWindow / 2;
+            Volatile.Write(ref _busyPollWindow,
+                seenAt - _idleSince <= _busyPollMax ? _busyPollMax : halved >= _busyPollMax / 8 ? halved : 0);
+        }
+        _idleSince = Stopwatch.GetTimestamp();
+        _busyPollUntil = _idleSince + _busyPollWindow;
+    }
+
+    private bool InBusyPollWindow() => _busyPollWindow > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
+
     private int Poll(int timeout)
     {
+        _polls++;
         // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
         if (_pollSetStale)
         {
@@ -175,7 +245,8 @@ public sealed unsafe class EventLoop : ExecutorService
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 
-    private void DispatchReady()
+    /// <summary>Calls the watches whose descriptors are ready; returns whether there was one (not just a wake-up).</summary>
+    private bool DispatchReady()
     {
         var items = _fds.Items;
         if (items[0].Revents != 0)
@@ -183,12 +254,16 @@ public sealed unsafe class EventLoop : ExecutorService
             ulong value;
             Native.Read(_wake, (byte*)&value, 8);
         }
+        var any = false;
         for (var i = 1; i < _fds.Count; i++)
         {
             var (fd, revents) = (items[i].Fd, items[i].Revents);
+            if (revents == 0) continue;
+            any = true;
             // An earlier callback of this round may have removed or replaced the watch.
-            if (revents != 0 && _watches.TryGetValue(fd, out var watch) && watch.Events != 0) watch.Ready(revents);
+            if (_watches.TryGetValue(fd, out var watch) && watch.Events != 0) watch.Ready(revents);
         }
+        return any;
     }
 
     private void WakeThread()
@@ -219,5 +294,7 @@ public sealed unsafe class EventLoop : ExecutorService
 public sealed class EventLoopConfigurator(Config config, IDispatcherPrerequisites prerequisites)
     : ExecutorServiceConfigurator(config, prerequisites)
 {
-    public override ExecutorService Produce(string id) => new EventLoop(id);
+    private readonly EventLoopSettings _settings = EventLoopSettings.Create(config);
+
+    public override ExecutorService Produce(string id) => new EventLoop(id, _settings.BusyPoll);
 }

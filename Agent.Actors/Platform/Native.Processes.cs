@@ -137,4 +137,9 @@ internal static partial class Native
     /// <summary>sched_setscheduler(2); pid 0 is the calling thread.</summary>
     [LibraryImport("libc", EntryPoint = "sched_setscheduler", SetLastError = true)]
     public static partial int SchedSetScheduler(int pid, int policy, ref SchedParam param);
+
+    public const int MADV_HUGEPAGE = 14;
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint address, nuint length, int advice);
 }

@@ -59,6 +59,19 @@ public sealed class ChildProcessSpecs : TestKit
         return new WeakReference(largest);
     }
 
+    [Theory]
+    [InlineData(8 << 20)]          // whole: 1 MiB of growing pieces, then 2 MiB huge-page pieces
+    [InlineData(3_500_001)]        // cut after one huge-page piece, inside a plain one
+    public async Task A_capture_past_its_huge_page_pieces_keeps_every_byte_in_order(int limit)
+    {
+        var expected = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(1, 700_000).Select(i => $"{i}\n")));
+        var done = await Run(Sh("seq 1 700000", limit: limit));
+        Assert.Equal(0, done.ExitCode);
+        var kept = Math.Min(limit, expected.Length);
+        Assert.Equal(expected.AsSpan(0, kept).ToArray(), done.Stdout.ToArray());
+        Assert.Equal(limit < expected.Length, done.StdoutTruncated);
+    }
+
     [Fact]
     public async Task Exit_code_137_and_death_by_SIGKILL_are_told_apart()
     {
