@@ -16,9 +16,16 @@ PING = b'{"execute":"guest-ping"}\n'
 
 
 def start(argv, sock, cpu):
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None)
+    # The binary inherits this thread's CPU. No preexec_fn, so Python spawns with vfork: a fork of the
+    # client costs ~10 ms here, which was counted in every binary's start (as in bench.py).
+    client_cpus = os.sched_getaffinity(0)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    finally:
+        os.sched_setaffinity(0, client_cpus)
     while True:
         s = socket.socket(socket.AF_UNIX)
         try:
