@@ -78,6 +78,23 @@ class Connection:
         return reply["return"]
 
 
+def connect_when_listening(sock, proc, interval, deadline=None):
+    """A unix socket connected to `sock` as soon as `proc` listens on it (retried every `interval` s);
+    raises if `proc` exits first or time.monotonic() passes `deadline`."""
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(sock)
+            return s
+        except (FileNotFoundError, ConnectionRefusedError):
+            s.close()
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+            if deadline is not None and time.monotonic() > deadline:
+                raise RuntimeError(f"{proc.args[0]} did not listen in time")
+            time.sleep(interval)
+
+
 def status(pid, key):
     """A field of /proc/PID/status in kB (VmRSS, VmHWM), or None when the process is gone."""
     try:

@@ -10,7 +10,9 @@ RSS idle = VmRSS 2 s after that reply. CPU = the process's CPU time when the fir
 what a start costs regardless of the machine's load (compare them when the load is high). Each round starts every binary once, in rotating order, so a
 change in the machine's load hits all alike. Prints medians (and min/max) and the load average.
 """
-import argparse, json, os, shlex, shutil, socket, statistics, subprocess, tempfile, time
+import argparse, json, os, shlex, shutil, statistics, subprocess, tempfile, time
+
+import agentproc
 
 PING = b'{"execute":"guest-ping"}\n'
 
@@ -26,16 +28,7 @@ def start(argv, sock, cpu):
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
         os.sched_setaffinity(0, client_cpus)
-    while True:
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.connect(sock)
-            break
-        except (FileNotFoundError, ConnectionRefusedError):
-            s.close()
-            if proc.poll() is not None:
-                raise RuntimeError(f"{argv[0]} exited with {proc.returncode}")
-            time.sleep(0.0001)
+    s = agentproc.connect_when_listening(sock, proc, 0.0001)
     s.sendall(PING)
     reply = b""
     while not reply.endswith(b"\n"):

@@ -11,7 +11,9 @@ program's own (thread interleaving, timers). Prints the median over the runs.
 Needs valgrind (a Debian package). NativeAOT's .dbg files are unreadable to valgrind 3.19, so a copy of
 the binary without it is run.
 """
-import argparse, glob, os, shlex, shutil, signal, socket, statistics, subprocess, tempfile, time
+import argparse, glob, os, shlex, shutil, signal, statistics, subprocess, tempfile, time
+
+import agentproc
 
 
 def one(argv, work):
@@ -23,17 +25,7 @@ def one(argv, work):
     proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", copy] +
                             [a.format(sock=sock, dir=work) for a in argv[1:]],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 300
-    while True:
-        s = socket.socket(socket.AF_UNIX)
-        try:
-            s.connect(sock)
-            break
-        except (FileNotFoundError, ConnectionRefusedError):
-            s.close()
-            if proc.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"{argv[0]} did not start under valgrind")
-            time.sleep(0.05)
+    s = agentproc.connect_when_listening(sock, proc, 0.05, deadline=time.monotonic() + 300)
     s.sendall(b'{"execute":"guest-ping"}\n')
     reply = b""
     while not reply.endswith(b"\n"):
