@@ -89,6 +89,14 @@ internal static unsafe partial class Native
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Custom, StringMarshallingCustomType = typeof(OsStringMarshaller))]
     internal static partial int Statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
+    /// <summary>0 when statx finds <paramref name="path"/> (links followed), else its errno: lets a caller
+    /// tell "not there" (ENOENT) from other failures without the exception File's calls throw.</summary>
+    internal static int StatxErrno(string path)
+    {
+        var buffer = stackalloc byte[StatxBufferSize];
+        return Statx(AtFdCwd, path, 0, StatxType, buffer) == 0 ? 0 : Marshal.GetLastPInvokeError();
+    }
+
     internal const int ScClkTck = 2;
 
     [LibraryImport("libc", EntryPoint = "sysconf", SetLastError = true)]

@@ -11,13 +11,15 @@ public static class FrozenMarker
     public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
 
     /// <summary>Whether it exists; any error other than "not there" propagates (fatal at startup, as in qemu-ga).</summary>
-    public static unsafe bool Exists(string stateDir)
+    public static bool Exists(string stateDir)
     {
         // The marker is absent at nearly every start: statx answers that without the exception File's
         // calls throw for it (~0.2 ms of a start under NativeAOT; bench/README.md, "Start-up share").
-        var status = stackalloc byte[Platform.Native.StatxBufferSize];
-        if (Platform.Native.Statx(Platform.Native.AtFdCwd, PathIn(stateDir), 0, Platform.Native.StatxType, status) == 0) return true;
-        if (System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Platform.Native.ENOENT) return false;
+        switch (Platform.Native.StatxErrno(PathIn(stateDir)))
+        {
+            case 0: return true;
+            case Platform.Native.ENOENT: return false;
+        }
         // File.Exists would hide EACCES and friends; only "not there" may read as "thawed".
         try
         {

@@ -56,12 +56,7 @@ public sealed record PersistentState(long FdCounter)
     }
 
     /// <summary>Whether statx says "no such file"; any other answer leaves it to the caller's read.</summary>
-    private static unsafe bool IsMissing(string path)
-    {
-        var status = stackalloc byte[Native.StatxBufferSize];
-        return Native.Statx(Native.AtFdCwd, path, 0, Native.StatxType, status) != 0
-               && Marshal.GetLastPInvokeError() == Native.ENOENT;
-    }
+    private static bool IsMissing(string path) => Native.StatxErrno(path) == Native.ENOENT;
 
     /// <summary>
     /// The keyfile's fd_counter, the default when the key is missing, null when the text is not a
