@@ -10,7 +10,8 @@ namespace Agent.Actors.Memory;
 /// the configured bytes were allocated since the last reclaim and the agent allocated little in the
 /// last interval (the burst is over), run one aggressive full collection, which also decommits.
 /// Once, <see cref="MemorySettings.AfterStart"/> after start, the same collection for the start's own
-/// garbage.
+/// garbage. Each time, the binary's read-only pages are unmapped too (<see cref="BinaryPages"/>), so
+/// what stays resident is the code used since: after start, none of the start-up code.
 /// </summary>
 public sealed class MemoryReclaimer : UntypedActor, IWithTimers
 {
@@ -69,6 +70,7 @@ public sealed class MemoryReclaimer : UntypedActor, IWithTimers
     private void Reclaim()
     {
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        if (_settings.ReleaseBinaryPages) BinaryPages.Release();
         _atLastReclaim = _atLastCheck = GC.GetTotalAllocatedBytes();
     }
 }

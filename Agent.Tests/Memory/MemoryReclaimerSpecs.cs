@@ -11,7 +11,7 @@ public sealed class MemoryReclaimerSpecs(ITestOutputHelper output) : Akka.TestKi
     {
         var before = GC.GetGCMemoryInfo(GCKind.FullBlocking).Index;
         // Burst reclaiming off: only the after-start collection can run.
-        Sys.ActorOf(MemoryReclaimer.Props(new MemorySettings(0, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100))));
+        Sys.ActorOf(MemoryReclaimer.Props(new MemorySettings(0, TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100), ReleaseBinaryPages: false)));
         AwaitCondition(() =>
         {
             var full = GC.GetGCMemoryInfo(GCKind.FullBlocking);
