@@ -193,10 +193,12 @@ public sealed unsafe class EventLoop : ExecutorService
             var timeout = 0;
             if (_work.IsEmpty)
             {
-                // Within the window poll(0) again, as long as nothing else of the agent may need the CPU:
-                // asked before every poll, so the loop sleeps as soon as a command leaves it, a child
-                // runs or the ThreadPool has work (bench/README.md, "Busy-poll, round 2").
-                if (!InBusyPollWindow() || _offLoopWork is { None: false })
+                // Within the window poll(0) again, as long as a descriptor is polled (the next request
+                // comes on one; a char device's arrives through its reader thread, which a spin would
+                // keep from this CPU) and nothing else of the agent may need the CPU: asked before every
+                // poll, so the loop sleeps as soon as a command leaves it, a child runs or the ThreadPool
+                // has work (bench/README.md, "Busy-poll, round 2").
+                if (!InBusyPollWindow() || !PollsADescriptor() || _offLoopWork is { None: false })
                 {
                     Interlocked.Exchange(ref _sleeping, 1);
                     if (_work.IsEmpty) timeout = -1;
@@ -241,18 +243,27 @@ public sealed unsafe class EventLoop : ExecutorService
 
     private bool InBusyPollWindow() => _busyPollWindow > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
 
+    private bool PollsADescriptor()
+    {
+        UpdatePollSet();
+        return _fds.Count > 1;
+    }
+
+    /// <summary>Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.</summary>
+    private void UpdatePollSet()
+    {
+        if (!_pollSetStale) return;
+        _pollSetStale = false;
+        _fds.Clear();
+        _fds.Add(_wake, Native.POLLIN);
+        foreach (var (fd, watch) in _watches)
+            if (watch.Events != 0) _fds.Add(fd, watch.Events);
+    }
+
     private int Poll(int timeout)
     {
         _polls++;
-        // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
-        if (_pollSetStale)
-        {
-            _pollSetStale = false;
-            _fds.Clear();
-            _fds.Add(_wake, Native.POLLIN);
-            foreach (var (fd, watch) in _watches)
-                if (watch.Events != 0) _fds.Add(fd, watch.Events);
-        }
+        UpdatePollSet();
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 

@@ -159,6 +159,27 @@ public sealed unsafe class BusyPollSpecs : IDisposable
         Assert.True(PollsOver(loop, TimeSpan.FromMilliseconds(300)) > 1, "no busy polling once the work off the loop ended");
     }
 
+    /// <summary>A char device's requests come through its reader thread: a spin would only keep that thread from the CPU.</summary>
+    [Fact]
+    public void Without_a_polled_descriptor_the_loop_does_not_spin_after_work_posted_to_it()
+    {
+        var loop = Loop(TimeSpan.FromSeconds(2));
+        void Post()
+        {
+            using var ran = new ManualResetEventSlim();
+            loop.Invoke(ran.Set);
+            Assert.True(ran.Wait(TimeSpan.FromSeconds(10)));
+        }
+        loop.Invoke(() => loop.SetWatch(_fd, 0, _ => { }));
+        Post();
+        Thread.Sleep(100);
+        Assert.Equal(0, PollsOver(loop, TimeSpan.FromMilliseconds(500)));
+
+        loop.Invoke(() => loop.SetWatch(_fd, Native.POLLIN, _ => { }));
+        Post();
+        Assert.True(PollsOver(loop, TimeSpan.FromMilliseconds(300)) > 1, "no busy polling after posted work with a descriptor polled");
+    }
+
     [Fact]
     public void The_window_is_read_from_the_event_loop_dispatcher_config()
     {
