@@ -184,7 +184,7 @@ public sealed unsafe class BusyPollSpecs : IDisposable
     public void The_window_is_read_from_the_event_loop_dispatcher_config()
     {
         var reference = AgentSettings.DefaultConfig().GetConfig("agent.channel.event-loop");
-        Assert.Equal(TimeSpan.Zero, EventLoopSettings.Create(reference).BusyPoll);
+        Assert.Equal(TimeSpan.FromTicks(1000), EventLoopSettings.Create(reference).BusyPoll);
         Assert.Equal(TimeSpan.FromTicks(1000), EventLoopSettings.Create(ConfigurationFactory.ParseString("busy-poll = 0.1ms")).BusyPoll);
         Assert.Equal(TimeSpan.FromMilliseconds(1), EventLoopSettings.Create(ConfigurationFactory.ParseString("busy-poll = 1ms")).BusyPoll);
     }
