@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A host that polls guest-exec-status in a tight loop: spawn to `exited: true`, per exec.
 
-Runs EXECS guest-exec of /bin/true (capture-output on) and after each one polls guest-exec-status
-until it says exited, with PAUSE seconds between polls (0: none, the next request right after the
+Runs EXECS guest-exec of /bin/true (capture-output on), or with --busy-child N of a shell that counts
+to N (a child that needs the agent's CPU for a few ms: it inherits the agent's pinning), and after
+each one polls guest-exec-status until it says exited, with PAUSE seconds between polls (0: none, the next request right after the
 reply). The agent is pinned to one CPU (--agent-cpu, default 1) and this client to another
 (--client-cpu, default 0), as bench.py does; the agent serves unix-listen in a temp folder with the
 commands that could act on the machine blocked (agentproc.py). Each busy-poll setting is given to
@@ -18,7 +19,7 @@ event loop thread's poll(2) calls per exec (`perf stat --per-thread` on the sysc
 tracepoint): a loop asleep makes a few per exec, one that busy-polls through the exec thousands.
 
 Usage: bench/exec_poll_tight.py --agent PATH/TO/Agent.Host [--busy-poll 0,0.1ms] [--pause 0,0.001]
-       [--runs 3] [--execs 150] [--perf]
+       [--runs 3] [--execs 150] [--busy-child N] [--perf]
 """
 import argparse
 import json
@@ -32,10 +33,16 @@ import time
 import agentproc
 
 
-def exec_until_exited(conn, pause):
-    """guest-exec of /bin/true, then guest-exec-status until exited; returns (ms, polls)."""
+def exec_until_exited(conn, pause, busy_child):
+    """guest-exec of /bin/true (or of a shell counting to busy_child), then guest-exec-status until
+    exited; returns (ms, polls)."""
     start = time.perf_counter()
-    pid = conn.call("guest-exec", {"path": "/bin/true", "capture-output": True})["pid"]
+    if busy_child:
+        count = f"i=0; while [ $i -lt {busy_child} ]; do i=$((i+1)); done"
+        spawn = {"path": "/bin/sh", "arg": ["-c", count], "capture-output": True}
+    else:
+        spawn = {"path": "/bin/true", "capture-output": True}
+    pid = conn.call("guest-exec", spawn)["pid"]
     polls = 0
     while True:
         polls += 1
@@ -60,7 +67,7 @@ def loop_polls(perf_output):
     return None
 
 
-def run_once(binary, workdir, busy_poll, pause, execs, agent_cpu, use_perf):
+def run_once(binary, workdir, busy_poll, pause, execs, agent_cpu, use_perf, busy_child):
     conf = os.path.join(workdir, "agent.conf")
     with open(conf, "w") as f:
         f.write(f"agent.channel.event-loop.busy-poll = {busy_poll}\n")
@@ -68,7 +75,7 @@ def run_once(binary, workdir, busy_poll, pause, execs, agent_cpu, use_perf):
     agent.start()
     try:
         conn = agent.connect()
-        exec_until_exited(conn, pause)  # warm-up: the exec family and its first child
+        exec_until_exited(conn, pause, busy_child)  # warm-up: the exec family and its first child
         perf, perf_output = None, os.path.join(workdir, "perf.txt")
         if use_perf:
             perf = subprocess.Popen(["perf", "stat", "--per-thread", "-x,", "-e", "syscalls:sys_enter_poll",
@@ -77,7 +84,7 @@ def run_once(binary, workdir, busy_poll, pause, execs, agent_cpu, use_perf):
         cpu0, switches0 = agentproc.cpu_seconds(agent.pid), agentproc.context_switches(agent.pid)
         times, polls = [], []
         for _ in range(execs):
-            ms, n = exec_until_exited(conn, pause)
+            ms, n = exec_until_exited(conn, pause, busy_child)
             times.append(ms)
             polls.append(n)
         cpu = agentproc.cpu_seconds(agent.pid) - cpu0
@@ -111,6 +118,7 @@ def main():
     ap.add_argument("--execs", type=int, default=150)
     ap.add_argument("--client-cpu", type=int, default=0)
     ap.add_argument("--agent-cpu", type=int, default=1)
+    ap.add_argument("--busy-child", type=int, default=0, help="exec a shell that counts to N instead of /bin/true")
     ap.add_argument("--perf", action="store_true", help="count the event loop's poll(2) calls with perf stat")
     ap.add_argument("--json", help="also write every run's figures here")
     args = ap.parse_args()
@@ -119,13 +127,14 @@ def main():
     pauses = [float(p) for p in args.pause.split(",")]
 
     results = []
-    print(f"load average at start: {os.getloadavg()[0]:.2f}")
+    print(f"load average at start: {os.getloadavg()[0]:.2f}; child: "
+          + (f"/bin/sh counting to {args.busy_child}" if args.busy_child else "/bin/true"))
     with tempfile.TemporaryDirectory(prefix="exec-poll-tight-") as workdir:
         for run in range(args.runs):
             for pause in pauses:
                 order = settings if run % 2 == 0 else list(reversed(settings))
                 for busy_poll in order:
-                    r = run_once(args.agent, workdir, busy_poll, pause, args.execs, args.agent_cpu, args.perf)
+                    r = run_once(args.agent, workdir, busy_poll, pause, args.execs, args.agent_cpu, args.perf, args.busy_child)
                     r["run"], r["load"] = run, os.getloadavg()[0]
                     results.append(r)
                     print(f"run {run} busy-poll {busy_poll:>6} pause {pause:<6}: exited p50 {r['p50_ms']:6.2f} "
