@@ -80,8 +80,8 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly ArgumentPolicy _argumentPolicy;
     // Created at the first check that reads the filesystem; with the default policy, never.
     private BlockingCallThreads? _policyThreads;
-    // Counts the command in flight: one left running here is off the event loop (its family's thread, a
-    // blocking-call thread), and the loop does not busy-poll meanwhile (Channel/OffLoopWork.cs).
+    // Counts the command in flight: while one runs off the event loop (a family on the ThreadPool, a
+    // blocking-call thread), the loop does not busy-poll (Channel/OffLoopWork.cs).
     private readonly OffLoopWork _offLoopWork = OffLoopWork.For(Context.System);
 
     public ITimerScheduler Timers { get; set; } = null!;
