@@ -11,6 +11,7 @@ namespace Agent.Actors.Channel;
 /// from the CPU they needed (bench/README.md, "Busy-poll off by default"). One per actor system
 /// (<see cref="For"/>); the dispatcher and the process owners count, the loop only reads.
 /// </summary>
+/// <param name="countThreadPoolQueue">False only in specs, whose own ThreadPool work would decide for the loop.</param>
 public sealed class OffLoopWork(bool countThreadPoolQueue = true) : IExtension
 {
     private int _underWay;
