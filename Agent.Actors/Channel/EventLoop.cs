@@ -63,8 +63,10 @@ public sealed unsafe class EventLoop : ExecutorService
     private long _idleSince;
     private long _busyPollUntil;
     private long _polls;
+    // What the agent has under way off this loop; the loop spins only while there is none.
+    private readonly OffLoopWork? _offLoopWork;
 
-    public EventLoop(string id) : this(id, TimeSpan.Zero)
+    public EventLoop(string id) : this(id, TimeSpan.Zero, null)
     {
     }
 
@@ -73,9 +75,14 @@ public sealed unsafe class EventLoop : ExecutorService
     /// never), so a request that follows at once finds the thread running instead of waking a halted CPU
     /// (bench/README.md, "Ping tail").
     /// </param>
-    public EventLoop(string id, TimeSpan busyPoll) : base(id)
+    /// <param name="offLoopWork">
+    /// The agent's work off this loop: the loop spins only while there is none, and stops the moment there
+    /// is, so it never keeps a thread the agent is waiting for from the CPU. Null: the window alone decides.
+    /// </param>
+    public EventLoop(string id, TimeSpan busyPoll, OffLoopWork? offLoopWork) : base(id)
     {
         _busyPollMax = _busyPollWindow = (long)(busyPoll.TotalSeconds * Stopwatch.Frequency);
+        _offLoopWork = offLoopWork;
         _wake = Native.EventFd(0, Native.EFD_CLOEXEC | Native.EFD_NONBLOCK);
         if (_wake < 0) throw new IOException("eventfd failed");
         _thread = new Thread(Run) { IsBackground = true, Name = id };
@@ -86,6 +93,9 @@ public sealed unsafe class EventLoop : ExecutorService
 
     /// <summary>poll(2) calls made so far: a loop asleep makes none (BusyPollSpecs).</summary>
     internal long Polls => Volatile.Read(ref _polls);
+
+    /// <summary>What the loop asks before each busy poll; null when it never busy-polls (OffLoopWorkSpecs).</summary>
+    internal OffLoopWork? OffLoopWork => _offLoopWork;
 
     /// <summary>The busy-poll window as it has adapted (BusyPollSpecs).</summary>
     internal TimeSpan BusyPollWindow => TimeSpan.FromSeconds((double)Volatile.Read(ref _busyPollWindow) / Stopwatch.Frequency);
@@ -183,9 +193,12 @@ public sealed unsafe class EventLoop : ExecutorService
             var timeout = 0;
             if (_work.IsEmpty)
             {
-                // Within the window poll(0) again; each call returns through the kernel, where a thread
-                // woken on this CPU preempts the loop as it would any running thread.
-                if (!InBusyPollWindow())
+                // Within the window poll(0) again, as long as a descriptor is polled (the next request
+                // comes on one; a char device's arrives through its reader thread, which a spin would
+                // keep from this CPU) and nothing else of the agent may need the CPU: asked before every
+                // poll, so the loop sleeps as soon as a command leaves it, a child runs or the ThreadPool
+                // has work (bench/README.md, "Busy-poll, round 2").
+                if (!InBusyPollWindow() || !PollsADescriptor() || _offLoopWork is { None: false })
                 {
                     Interlocked.Exchange(ref _sleeping, 1);
                     if (_work.IsEmpty) timeout = -1;
@@ -230,18 +243,27 @@ public sealed unsafe class EventLoop : ExecutorService
 
     private bool InBusyPollWindow() => _busyPollWindow > 0 && Stopwatch.GetTimestamp() < _busyPollUntil;
 
+    private bool PollsADescriptor()
+    {
+        UpdatePollSet();
+        return _fds.Count > 1;
+    }
+
+    /// <summary>Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.</summary>
+    private void UpdatePollSet()
+    {
+        if (!_pollSetStale) return;
+        _pollSetStale = false;
+        _fds.Clear();
+        _fds.Add(_wake, Native.POLLIN);
+        foreach (var (fd, watch) in _watches)
+            if (watch.Events != 0) _fds.Add(fd, watch.Events);
+    }
+
     private int Poll(int timeout)
     {
         _polls++;
-        // Rebuilt only when a watch changed, not per poll: poll(2) rewrites every revents itself.
-        if (_pollSetStale)
-        {
-            _pollSetStale = false;
-            _fds.Clear();
-            _fds.Add(_wake, Native.POLLIN);
-            foreach (var (fd, watch) in _watches)
-                if (watch.Events != 0) _fds.Add(fd, watch.Events);
-        }
+        UpdatePollSet();
         fixed (Native.PollFd* p = _fds.Items) return Native.Poll(p, (nuint)_fds.Count, timeout);
     }
 
@@ -296,5 +318,6 @@ public sealed class EventLoopConfigurator(Config config, IDispatcherPrerequisite
 {
     private readonly EventLoopSettings _settings = EventLoopSettings.Create(config);
 
-    public override ExecutorService Produce(string id) => new EventLoop(id, _settings.BusyPoll);
+    public override ExecutorService Produce(string id) =>
+        new EventLoop(id, _settings.BusyPoll, _settings.BusyPoll > TimeSpan.Zero ? OffLoopWork.For(Prerequisites.Settings.System) : null);
 }

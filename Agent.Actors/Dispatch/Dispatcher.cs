@@ -1,4 +1,5 @@
 using Agent.Actors.Audit;
+using Agent.Actors.Channel;
 using Agent.Actors.Commands;
 using Agent.Actors.Platform;
 using Agent.Actors.Policy;
@@ -79,6 +80,9 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private readonly ArgumentPolicy _argumentPolicy;
     // Created at the first check that reads the filesystem; with the default policy, never.
     private BlockingCallThreads? _policyThreads;
+    // Counts the command in flight: while one runs off the event loop (a family on the ThreadPool, a
+    // blocking-call thread), the loop does not busy-poll (Channel/OffLoopWork.cs).
+    private readonly OffLoopWork _offLoopWork = OffLoopWork.For(Context.System);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -212,6 +216,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
                 var seq = ++_nextSeq;
                 var deadline = _settings.DeadlineFor(request.Command);
                 _inFlight = new InFlight(seq, pending, request, route.Schema, owner, Stopwatch.GetTimestamp(), deadline);
+                _offLoopWork.Began();
                 // One timer for a run of commands, not a start and a cancel each (bench/README.md, "Per-request cost"):
                 // armed for the first, it checks whoever is in flight when it fires (OnDeadlineSweep).
                 if (!_sweepArmed) ArmSweep(seq, deadline);
@@ -243,7 +248,11 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
         else Run(flight);
     }
 
-    protected override void PostStop() => _policyThreads?.Dispose();
+    protected override void PostStop()
+    {
+        _policyThreads?.Dispose();
+        if (_inFlight is not null) _offLoopWork.Ended();
+    }
 
     private void Complete(long seq, JsonValue? value, QmpError? error)
     {
@@ -258,6 +267,7 @@ public sealed class Dispatcher : UntypedActor, IWithTimers
     private void Finish(InFlight flight, JsonValue? value, QmpError? error)
     {
         _inFlight = null;
+        _offLoopWork.Ended();
         AuditActor.Report(_audit, flight.Request.Command, flight.Request.Arguments, value, error);
         if (error is not null)
             Deliver(flight.Item, Replies.Error(error, flight.Request.Id));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Agent.Actors.Channel;
 using Agent.Actors.Platform;
 using Akka.Actor;
 using Akka.Event;
@@ -52,6 +53,9 @@ public sealed class ChildProcess : UntypedActor, IWithTimers
     private ChildExited? _exit;
     private PipePump.Drained? _output;
     private bool _timedOut;
+    // Counts this child from spawn until this actor stops: its pipe pump, the SIGCHLD wake-up and the
+    // reaper need the CPU in that span, so the event loop does not busy-poll (Channel/OffLoopWork.cs).
+    private readonly OffLoopWork _offLoopWork = OffLoopWork.For(Context.System);
 
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -95,6 +99,7 @@ public sealed class ChildProcess : UntypedActor, IWithTimers
 
     protected override void PreStart()
     {
+        _offLoopWork.Began();
         // Armed before the spawn: once the program runs, its deadline is set (tests advance virtual
         // time as soon as a fake helper has logged its call). A failed spawn stops us, which cancels it.
         if (_spec.Timeout is { } timeout) Timers.StartSingleTimer("timeout", TimeoutElapsed.Instance, timeout);
@@ -127,6 +132,7 @@ public sealed class ChildProcess : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        _offLoopWork.Ended();
         _pump?.Cancel();
         if (_pid > 0 && (_exit is null || _output is null))
         {
