@@ -218,10 +218,10 @@ public static class Program
                 catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
             });
 
-        var akka = ConfigurationFactory.ParseString(
+        var akka = AgentConfiguration.Flattened(HoconSubset.Parse(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
                 "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
-            .WithFallback(configuration.Config);
+            .WithFallback(configuration.Config));
         freeze.Subscribe(frozen => serviceManager.Notify(frozen
             ? "STATUS=filesystems frozen: SIGTERM ignored until thawed"
             : $"STATUS={Serving(settings)}"));
