@@ -19,6 +19,7 @@ public sealed class AgentConfiguration
     public const string QemuConfigPath = "/etc/qemu/qemu-ga.conf";
     public const string AgentConfigPath = "/etc/actoragent/agent.conf";
 
+    /// <summary>All layers as one merged tree (<see cref="Flattened"/>).</summary>
     public required Config Config { get; init; }
     public required AgentSettings Settings { get; init; }
     public required CommandLine CommandLine { get; init; }
