@@ -4,7 +4,9 @@ namespace Agent.Actors;
 /// Props that create their actor through a plain delegate. <c>Props.Create(() =&gt; new A(x))</c> builds
 /// an expression tree at every call and creates the actor by reflection over the arguments it reads
 /// back out of that tree, which under NativeAOT cost ~1.5 ms of a start's CPU for the actors created at
-/// start (bench/README.md, "Start-up share"); those actors' Props factories use this instead.
+/// start (bench/README.md, "Start-up share"). Every Props factory of the agent uses this: a family's first
+/// request paid the same, and the expression types instantiated per actor were module data every start
+/// rehydrates (bench/README.md, "Start-up share, round 4").
 /// </summary>
 public sealed class ActorConstructor<TActor>(Func<TActor> create) : IIndirectActorProducer where TActor : ActorBase
 {

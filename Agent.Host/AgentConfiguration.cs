@@ -19,6 +19,7 @@ public sealed class AgentConfiguration
     public const string QemuConfigPath = "/etc/qemu/qemu-ga.conf";
     public const string AgentConfigPath = "/etc/actoragent/agent.conf";
 
+    /// <summary>All layers as one merged tree (<see cref="Flattened"/>).</summary>
     public required Config Config { get; init; }
     public required AgentSettings Settings { get; init; }
     public required CommandLine CommandLine { get; init; }
@@ -95,11 +96,11 @@ public sealed class AgentConfiguration
         overrides.Append("agent.rpc.block = ").Append(HoconList(block)).Append('\n');
         overrides.Append("agent.rpc.allow = ").Append(HoconList(allow)).Append('\n');
 
-        var config = ConfigurationFactory.ParseString(overrides.ToString())
+        var config = Flattened(HoconSubset.Parse(overrides.ToString())
             .WithFallback(agent)
             .WithFallback(qemu)
-            .WithFallback(AgentSettings.DefaultConfig());
-        var settings = AgentSettings.Create(config);
+            .WithFallback(AgentSettings.DefaultConfig()));
+        var settings = AgentSettings.FromLayered(config);
         if (!Transports.Methods.Contains(settings.Channel.Method))
             throw new ConfigurationError($"unsupported channel method/type: {settings.Channel.Method}");
         if (settings.Channel.Path.Length == 0)
@@ -122,6 +123,13 @@ public sealed class AgentConfiguration
             Warnings = warnings,
         };
     }
+
+    /// <summary>
+    /// The same configuration as one tree without a fallback chain. WithFallback merges the whole tree already, so
+    /// every value reads the same; only Config.GetConfig, which Akka calls for each section it reads, would merge the
+    /// section with every configuration of the chain again (bench/README.md, "Start-up share, round 4").
+    /// </summary>
+    public static Config Flattened(Config layered) => layered.Root.ToConfig();
 
     private static string Read(string path)
     {
@@ -200,7 +208,7 @@ public sealed class AgentConfiguration
             warnings.Add($"config: unknown key '{key}' in group [general] is ignored");
         foreach (var group in kf.OtherGroups)
             warnings.Add($"config: group [{group}] is ignored");
-        return (ConfigurationFactory.ParseString(sb.ToString()), block, allow, kf.GetBool("daemon") ?? false);
+        return (HoconSubset.Parse(sb.ToString()), block, allow, kf.GetBool("daemon") ?? false);
     }
 
     /// <summary>-D: the effective configuration as qemu-ga's keyfile, keys in its fixed order (qga/main.c, config_dump).</summary>

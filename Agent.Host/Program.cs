@@ -218,10 +218,10 @@ public static class Program
                 catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
             });
 
-        var akka = ConfigurationFactory.ParseString(
+        var akka = AgentConfiguration.Flattened(HoconSubset.Parse(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
-                "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
-            .WithFallback(configuration.Config);
+                $"akka.loggers = [\"{AkkaSerilogLogger.TypeName}\"]\n")
+            .WithFallback(configuration.Config));
         freeze.Subscribe(frozen => serviceManager.Notify(frozen
             ? "STATUS=filesystems frozen: SIGTERM ignored until thawed"
             : $"STATUS={Serving(settings)}"));
@@ -230,9 +230,11 @@ public static class Program
         {
             using var host = BuildHost(akka, settings, freeze, serviceManager);
             host.Start();
-            // qemu-ga's line, then which program and build wrote it.
-            Log.Debug("Guest agent version {QemuVersion} started ({Program} {Version}, commit {Commit})",
-                Agent.Actors.Commands.Control.InfoActor.Version, Identity.Program, Identity.Version, Identity.Commit);
+            // qemu-ga's line, then which program and build wrote it. Only with -v: the build's identity comes
+            // from an assembly attribute, read by reflection (0.3 M instructions of a start).
+            if (Log.IsEnabled(LogEventLevel.Debug))
+                Log.Debug("Guest agent version {QemuVersion} started ({Program} {Version}, commit {Commit})",
+                    Agent.Actors.Commands.Control.InfoActor.Version, Identity.Program, Identity.Version, Identity.Commit);
             // Returns when a signal stopped the host, or when the agent stopped itself (its channel cannot
             // be served) and Akka.Hosting stopped the host after it.
             host.WaitForShutdown();

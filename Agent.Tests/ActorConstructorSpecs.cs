@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Agent.Tests;
 
 /// <summary>
-/// Props through <see cref="ActorConstructor"/> (the actors created at start): the actor is what the
+/// Props through <see cref="ActorConstructor"/> (every actor of the agent): the actor is what the
 /// delegate builds, and a supervisor's restart builds a fresh one with the same arguments.
 /// </summary>
 public sealed class ActorConstructorSpecs(ITestOutputHelper output) : TestKit(output: output)

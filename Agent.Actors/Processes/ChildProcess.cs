@@ -95,7 +95,7 @@ public sealed class ChildProcess : UntypedActor, IWithTimers
     }
 
     public static Props Props(SpawnSpec spec, IActorRef reaper, IActorRef? owner = null) =>
-        Akka.Actor.Props.Create(() => new ChildProcess(spec, reaper, owner));
+        ActorConstructor.Props(() => new ChildProcess(spec, reaper, owner));
 
     protected override void PreStart()
     {

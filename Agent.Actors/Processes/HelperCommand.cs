@@ -44,7 +44,7 @@ public sealed class HelperCommand : HelperRun
             Timeout: _spec.Timeout), _reaper);
     }
 
-    public static Props Props(Spec spec, IActorRef reaper) => Akka.Actor.Props.Create(() => new HelperCommand(spec, reaper));
+    public static Props Props(Spec spec, IActorRef reaper) => ActorConstructor.Props(() => new HelperCommand(spec, reaper));
 
     protected override void OnOutcome(HelperOutcome outcome)
     {

@@ -40,31 +40,21 @@ public sealed record AgentSettings(
         using var stream = typeof(AgentSettings).Assembly.GetManifestResourceStream("Agent.reference.conf")
             ?? throw new InvalidOperationException("embedded reference.conf is missing");
         using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(WithoutCommentLines(reader.ReadToEnd()));
+        return HoconSubset.Parse(reader.ReadToEnd());
     });
 
-    /// <summary>
-    /// The text without its whole-line comments (and blank lines): four fifths of reference.conf (a comment per key, for
-    /// the operator), which Akka's tokenizer walks character by character at every start (bench/README.md,
-    /// "Start-up share"). Safe for that file: it has no multi-line strings a comment line could be part of
-    /// (a spec holds the result to the parse of the whole file).
-    /// </summary>
-    public static string WithoutCommentLines(string hocon)
-    {
-        var kept = new System.Text.StringBuilder(hocon.Length / 4);
-        foreach (var line in hocon.AsSpan().EnumerateLines())
-        {
-            var text = line.TrimStart();
-            if (text.IsEmpty || text.StartsWith('#') || text.StartsWith("//")) continue;
-            kept.Append(line).Append('\n');
-        }
-        return kept.ToString();
-    }
-
     /// <summary>Parses <paramref name="config"/> with the embedded defaults as fallback.</summary>
-    public static AgentSettings Create(Config config)
+    public static AgentSettings Create(Config config) => FromLayered(config.WithFallback(DefaultConfig()));
+
+    /// <summary>
+    /// Parses a configuration that has the embedded defaults layered in already (AgentConfiguration.Load's), without
+    /// <see cref="Create"/>'s WithFallback, whose check for the defaults walks the whole tree. The sections are read
+    /// from the merged tree alone: Config.GetConfig on a configuration with fallbacks merges the section with each
+    /// fallback again, 1.2 M instructions of a start for these sections (bench/README.md, "Start-up share, round 4").
+    /// </summary>
+    public static AgentSettings FromLayered(Config layered)
     {
-        var c = config.WithFallback(DefaultConfig()).GetConfig("agent");
+        var c = layered.Root.ToConfig().GetConfig("agent");
         return new AgentSettings(
             ChannelSettings.Create(c.GetConfig("channel")),
             DispatchSettings.Create(c.GetConfig("dispatch")),

@@ -1,5 +1,9 @@
+using Agent.Actors.Settings;
 using Agent.Host;
 using Agent.Tests.EndToEnd;
+using Agent.Tests.Settings;
+using Akka.Configuration;
+using Akka.Configuration.Hocon;
 
 namespace Agent.Tests.Host;
 
@@ -151,4 +155,91 @@ public sealed class AgentConfigurationSpecs : IDisposable
         Assert.Equal(0, await process.TerminateAsync());
         Assert.Single(process.Stderr.Split('\n'), l => l.Contains("config using deprecated 'blacklist' key"));
     }
+
+    /// <summary>Operator layers that change values, lists, per-command tables and Akka's own keys in many sections.</summary>
+    private const string OperatorHocon = """
+        agent {
+          channel { read-size = 8192, write-timeout = 5s, event-loop.throughput = 7 }
+          dispatch.deadlines { guest-fstrim = 3h, guest-exec = 1s }
+          rpc.allow = ["guest-ping", "guest-info"]
+          paths.sysfs = "/fake/sys"
+          helpers.path = ["/opt/bin"]
+          suspend { strategies = [sysfs], probe = qemu }
+          exec { output-limit = 1MiB, max-running = 3 }
+          policy.exec.executables = ["/usr/bin/*"]
+          audit.facility = local3
+          memory.after-start = 0
+        }
+        akka.actor.deployment."/agent/dispatcher/exec".dispatcher = agent.channel.event-loop
+        akka.log-dead-letters = on
+        """;
+
+    private static IEnumerable<string> SectionPaths(HoconValue value, string path)
+    {
+        if (value.GetObject() is not { } members) yield break;
+        if (path.Length > 0) yield return path;
+        foreach (var (key, child) in members.Items)
+            foreach (var inner in SectionPaths(child, path.Length == 0 ? $"\"{key}\"" : $"{path}.\"{key}\""))
+                yield return inner;
+    }
+
+    [Fact]
+    public void The_flattened_configuration_reads_every_section_and_setting_as_the_layered_chain_does()
+    {
+        var chain = ConfigurationFactory.ParseString("akka.loglevel = DEBUG\n")
+            .WithFallback(ConfigurationFactory.ParseString("agent.channel.method = \"unix-listen\"\nagent.rpc.block = [\"guest-exec\"]\n"))
+            .WithFallback(ConfigurationFactory.ParseString(OperatorHocon))
+            .WithFallback(ConfigurationFactory.ParseString("agent { state-dir = \"/k\", verbose = true }"))
+            .WithFallback(AgentSettings.DefaultConfig());
+        var flat = AgentConfiguration.Flattened(chain);
+
+        Assert.Null(flat.Fallback);
+        var paths = SectionPaths(flat.Root, "").ToArray();
+        Assert.Contains("\"akka\".\"actor\".\"deployment\".\"/agent/dispatcher/exec\"", paths);
+        // Config.GetConfig merges a section with the chain's fallbacks; the flattened tree has them merged already.
+        foreach (var path in paths) HoconTrees.AssertSame(chain.GetConfig(path).Root, flat.GetConfig(path).Root, path);
+
+        var settings = AgentSettings.FromLayered(flat);
+        Assert.Equal(Describe(AgentSettings.Create(chain)), Describe(settings));
+        Assert.Equal((8192, "unix-listen", "/k", true), (settings.Channel.ReadSize, settings.Channel.Method, settings.StateDir, settings.Verbose));
+        Assert.Equal(TimeSpan.FromHours(3), settings.Dispatch.DeadlineFor("guest-fstrim"));
+        Assert.Equal(TimeSpan.FromSeconds(1), settings.Dispatch.DeadlineFor("guest-exec"));
+        Assert.Equal([SuspendStrategy.Sysfs], settings.Power.Strategies);
+        Assert.Equal(["guest-exec"], settings.Rpc.Block);
+        Assert.Equal(TimeSpan.Zero, settings.Memory.AfterStart);
+    }
+
+    [Fact]
+    public void Loaded_settings_are_the_layers_read_by_akka_alone()
+    {
+        var keyfile = Write("q.conf", "[general]\nstatedir=/k\nverbose=true\nblock-rpcs=guest-exec\n");
+        var agent = Write("agent.conf", OperatorHocon);
+
+        var loaded = AgentConfiguration.Load(Cli("-c", keyfile, "-m", "unix-listen", "-p", "/s \"q\"\\x", "-t", "/t"), null, agent);
+        // The same layers written by hand and parsed by Akka's parser only, as the agent read them before.
+        var byAkka = AgentSettings.Create(ConfigurationFactory.ParseString(
+                "agent.channel.method = \"unix-listen\"\nagent.channel.path = \"/s \\\"q\\\"\\\\x\"\nagent.state-dir = \"/t\"\n" +
+                "agent.rpc.block = [\"guest-exec\"]\nagent.rpc.allow = [\"guest-ping\", \"guest-info\"]\n")
+            .WithFallback(ConfigurationFactory.ParseString(OperatorHocon))
+            .WithFallback(ConfigurationFactory.ParseString("agent { state-dir = \"/k\", verbose = true }")));
+
+        Assert.Equal(Describe(byAkka), Describe(loaded.Settings));
+        Assert.Equal("/s \"q\"\\x", loaded.Settings.Channel.Path);
+        Assert.Null(loaded.Config.Fallback);
+        Assert.Equal("8192", loaded.Config.GetString("agent.channel.read-size"));
+    }
+
+    /// <summary>Every setting, lists and tables included, as text.</summary>
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string s => $"\"{s}\"",
+        System.Collections.IDictionary d => "{" + string.Join(", ", d.Keys.Cast<object>().Select(k => $"{k}: {Describe(d[k])}").Order()) + "}",
+        System.Collections.IEnumerable e => "[" + string.Join(", ", e.Cast<object>().Select(Describe)) + "]",
+        _ when value.GetType().Namespace == typeof(AgentSettings).Namespace && !value.GetType().IsEnum =>
+            value.GetType().Name + "(" + string.Join(", ", value.GetType().GetProperties()
+                .Where(p => p.GetIndexParameters().Length == 0 && p.Name != "EqualityContract")
+                .Select(p => $"{p.Name} = {Describe(p.GetValue(value))}")) + ")",
+        _ => value.ToString()!,
+    };
 }

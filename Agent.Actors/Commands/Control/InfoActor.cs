@@ -7,7 +7,7 @@ public sealed class InfoActor : CommandActor
     /// <summary>The version guest-info and -V report: the QEMU version whose semantics we follow (HEAD).</summary>
     public const string Version = "10.2.50";
 
-    public static readonly CommandFamily Family = CommandFamily.Of<GuestSyncDelimitedArguments, GuestSyncArguments, GuestPingArguments, GuestInfoArguments>("info", ctx => Akka.Actor.Props.Create(() => new InfoActor(ctx)));
+    public static readonly CommandFamily Family = CommandFamily.Of<GuestSyncDelimitedArguments, GuestSyncArguments, GuestPingArguments, GuestInfoArguments>("info", ctx => ActorConstructor.Props(() => new InfoActor(ctx)));
 
     private readonly IReadOnlyList<CommandSchema> _registered;
     private readonly CommandPolicy _policy;

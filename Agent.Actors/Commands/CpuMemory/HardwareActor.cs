@@ -14,7 +14,7 @@ public sealed partial class HardwareActor(AgentSettings settings) : CommandActor
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetVcpusArguments, GuestGetMemoryBlocksArguments, GuestGetMemoryBlockInfoArguments>("hardware", ctx => Props(ctx.Settings));
 
     public static Props Props(AgentSettings settings) =>
-        Akka.Actor.Props.Create(() => new HardwareActor(settings));
+        ActorConstructor.Props(() => new HardwareActor(settings));
 
 
     protected override void PreStart()

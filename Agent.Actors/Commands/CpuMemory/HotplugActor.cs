@@ -11,7 +11,7 @@ public sealed class HotplugActor : CommandActor
 {
     public static readonly CommandFamily Family = CommandFamily.Of<GuestSetVcpusArguments, GuestSetMemoryBlocksArguments>("hotplug", ctx => Props(ctx.Settings.Paths));
 
-    public static Props Props(PathSettings paths) => Akka.Actor.Props.Create(() => new HotplugActor(paths));
+    public static Props Props(PathSettings paths) => ActorConstructor.Props(() => new HotplugActor(paths));
 
     private const int ENOENT = 2;
     private const int EACCES = 13;

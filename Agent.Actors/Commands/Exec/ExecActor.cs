@@ -31,7 +31,7 @@ public sealed class ExecActor : CommandActor, IWithTimers
         GuestExecKillArguments, GuestExecAckArguments, GuestExecReadOutputArguments>("exec", ctx => Props(ctx.Settings.Exec, ctx.Reaper));
 
     public static Akka.Actor.Props Props(ExecSettings settings, IActorRef reaper) =>
-        Akka.Actor.Props.Create(() => new ExecActor(settings, reaper));
+        ActorConstructor.Props(() => new ExecActor(settings, reaper));
 
     /// <summary>A guest-exec waiting for its child to report the spawn.</summary>
     private sealed record Starting(long Seq, IActorRef ReplyTo, string Path, bool KeepResult);

@@ -30,7 +30,7 @@ public sealed class FileHandlesActor : CommandActor
         GuestFileReadArguments, GuestFileWriteArguments, GuestFileSeekArguments, GuestFileFlushArguments>("files", ctx => Props(ctx.Settings.StateDir, ctx.Settings.Files));
 
     public static Akka.Actor.Props Props(string stateDir, FilesSettings settings) =>
-        Akka.Actor.Props.Create(() => new FileHandlesActor(stateDir, settings));
+        ActorConstructor.Props(() => new FileHandlesActor(stateDir, settings));
 
     private readonly string _stateDir;
     private readonly FilesSettings _settings;

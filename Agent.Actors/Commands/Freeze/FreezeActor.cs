@@ -83,7 +83,7 @@ public sealed class FreezeActor : CommandActor, IWithTimers, IWithUnboundedStash
         });
     }
 
-    public static Props Props(FreezeContext ctx) => Akka.Actor.Props.Create(() => new FreezeActor(ctx));
+    public static Props Props(FreezeContext ctx) => ActorConstructor.Props(() => new FreezeActor(ctx));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 

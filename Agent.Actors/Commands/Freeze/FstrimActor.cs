@@ -12,7 +12,7 @@ public sealed class FstrimActor : CommandActor
     public static readonly CommandFamily Family = CommandFamily.Of<GuestFstrimArguments>("fstrim", ctx => Props(ctx.Settings.Paths.Procfs, LinuxFilesystemControl.Instance, LinuxFilesystemStats.Instance));
 
     public static Props Props(string procfs, IFilesystemControl filesystems, IFilesystemStats stats) =>
-        Akka.Actor.Props.Create(() => new FstrimActor(procfs, filesystems, stats));
+        ActorConstructor.Props(() => new FstrimActor(procfs, filesystems, stats));
 
     private readonly ILoggingAdapter _log = Context.GetLogger();
 

@@ -11,7 +11,7 @@ public sealed class NetworkActor(AgentSettings settings, INetworkInterfaces inte
     public static readonly CommandFamily Family = CommandFamily.Of<GuestNetworkGetInterfacesArguments, GuestNetworkGetRouteArguments>("network", ctx => Props(ctx.Settings, LinuxNetworkInterfaces.Instance));
 
     public static Props Props(AgentSettings settings, INetworkInterfaces interfaces) =>
-        Akka.Actor.Props.Create(() => new NetworkActor(settings, interfaces));
+        ActorConstructor.Props(() => new NetworkActor(settings, interfaces));
 
     private static readonly string[] StatisticsMembers =
         ["rx-bytes", "rx-packets", "rx-errs", "rx-dropped", "tx-bytes", "tx-packets", "tx-errs", "tx-dropped"];

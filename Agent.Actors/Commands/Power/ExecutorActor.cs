@@ -25,7 +25,7 @@ public sealed class ExecutorActor(SuspendStrategy strategy, SuspendMode mode, Po
     }
 
     public static Props Props(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) =>
-        Akka.Actor.Props.Create(() => new ExecutorActor(strategy, mode, ctx));
+        ActorConstructor.Props(() => new ExecutorActor(strategy, mode, ctx));
 
     private bool Strict => ctx.Power.Probe == ProbeMode.Strict;
 

@@ -31,5 +31,5 @@ public sealed class PowerActor : CommandActor
         _shutdown.Forward(abandon);
     }
 
-    public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new PowerActor(ctx));
+    public static Props Props(PowerContext ctx) => ActorConstructor.Props(() => new PowerActor(ctx));
 }

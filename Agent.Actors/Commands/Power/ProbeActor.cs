@@ -18,7 +18,7 @@ public sealed record ProbeResult(SuspendStrategy Strategy, bool Supported, strin
 public sealed class ProbeActor(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) : HelperRun
 {
     public static Props Props(SuspendStrategy strategy, SuspendMode mode, PowerContext ctx) =>
-        Akka.Actor.Props.Create(() => new ProbeActor(strategy, mode, ctx));
+        ActorConstructor.Props(() => new ProbeActor(strategy, mode, ctx));
 
     private bool Strict => ctx.Power.Probe == ProbeMode.Strict;
 

@@ -19,7 +19,7 @@ public sealed class ShutdownActor(PowerContext ctx) : HelperCommandOwner(ctx.Rea
 
     public const string InvalidMode = "mode is invalid (valid values are: halt|powerdown|reboot";
 
-    public static Props Props(PowerContext ctx) => Akka.Actor.Props.Create(() => new ShutdownActor(ctx));
+    public static Props Props(PowerContext ctx) => ActorConstructor.Props(() => new ShutdownActor(ctx));
 
     protected override void PreStart() => HandleLater<GuestShutdownArguments>(Shutdown);
 

@@ -59,7 +59,7 @@ public sealed class SuspendActor : CommandActor
     }
 
     public static Props Props(PowerContext ctx) =>
-        Akka.Actor.Props.Create(() => new SuspendActor(ctx));
+        ActorConstructor.Props(() => new SuspendActor(ctx));
 
     /// <summary>An attempt that throws is stopped, never retried: a retry could suspend the guest twice.</summary>
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
@@ -97,7 +97,7 @@ public sealed class CapabilityQuery : UntypedActor
     }
 
     public static Props Props(long seq, IActorRef replyTo, PowerContext ctx) =>
-        Akka.Actor.Props.Create(() => new CapabilityQuery(seq, replyTo, ctx));
+        ActorConstructor.Props(() => new CapabilityQuery(seq, replyTo, ctx));
 
     protected override SupervisorStrategy SupervisorStrategy() => new OneForOneStrategy(_ => Directive.Stop);
 

@@ -65,7 +65,7 @@ public sealed class SuspendAttempt : UntypedActor
     }
 
     public static Props Props(SuspendMode mode, PowerContext ctx, Purpose purpose) =>
-        Akka.Actor.Props.Create(() => new SuspendAttempt(mode, ctx, purpose));
+        ActorConstructor.Props(() => new SuspendAttempt(mode, ctx, purpose));
 
     private bool Strict => _ctx.Power.Probe == ProbeMode.Strict;
     private SuspendStrategy Current => _ctx.Power.Strategies[_index];

@@ -9,7 +9,7 @@ public sealed class DisksActor(AgentSettings settings, INvmeHealth nvme) : Comma
 {
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetDisksArguments, GuestGetDiskstatsArguments>("disks", ctx => Props(ctx.Settings, LinuxNvmeHealth.Instance));
 
-    public static Props Props(AgentSettings settings, INvmeHealth nvme) => Akka.Actor.Props.Create(() => new DisksActor(settings, nvme));
+    public static Props Props(AgentSettings settings, INvmeHealth nvme) => ActorConstructor.Props(() => new DisksActor(settings, nvme));
 
     private readonly BlockDevices _devices = new(settings.Paths.Sysfs, settings.Paths.Dev, settings.Inventory.UdevData);
 

@@ -15,7 +15,7 @@ public sealed class FilesystemsActor : CommandActor, IWithTimers
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetFsinfoArguments>("filesystems", ctx => Props(ctx.Settings, LinuxFilesystemStats.Instance));
 
     public static Props Props(AgentSettings settings, IFilesystemStats stats) =>
-        Akka.Actor.Props.Create(() => new FilesystemsActor(settings, stats));
+        ActorConstructor.Props(() => new FilesystemsActor(settings, stats));
 
     private sealed record UsageMeasured(string Mountpoint, FilesystemUsage? Usage);
 

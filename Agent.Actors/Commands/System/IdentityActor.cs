@@ -9,7 +9,7 @@ public sealed class IdentityActor(AgentSettings settings, IKernel kernel, IClock
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetOsinfoArguments, GuestGetHostNameArguments, GuestGetTimezoneArguments>("identity", ctx => Props(ctx.Settings, LinuxKernel.Instance, SystemClock.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel, IClock clock) =>
-        Akka.Actor.Props.Create(() => new IdentityActor(settings, kernel, clock));
+        ActorConstructor.Props(() => new IdentityActor(settings, kernel, clock));
 
     private static readonly (string Key, string Member)[] OsReleaseMembers =
     [

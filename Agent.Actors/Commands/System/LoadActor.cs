@@ -10,7 +10,7 @@ public sealed class LoadActor : CommandActor
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetCpustatsArguments, GuestGetLoadArguments>("load", ctx => Props(ctx.Settings, LinuxKernel.Instance));
 
     public static Props Props(AgentSettings settings, IKernel kernel) =>
-        Akka.Actor.Props.Create(() => new LoadActor(settings, kernel));
+        ActorConstructor.Props(() => new LoadActor(settings, kernel));
 
     private readonly AgentSettings _settings;
     private readonly IKernel _kernel;

@@ -7,7 +7,7 @@ public sealed class GetTimeActor : CommandActor
 {
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetTimeArguments>("get-time", _ => Props(SystemClock.Instance));
 
-    public static Props Props(IClock clock) => Akka.Actor.Props.Create(() => new GetTimeActor(clock));
+    public static Props Props(IClock clock) => ActorConstructor.Props(() => new GetTimeActor(clock));
 
     public GetTimeActor(IClock clock)
     {

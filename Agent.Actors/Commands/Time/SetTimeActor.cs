@@ -15,7 +15,7 @@ public sealed class SetTimeActor(HelperSettings helpers, ProcessSettings process
     public static readonly CommandFamily Family = CommandFamily.Of<GuestSetTimeArguments>("set-time", ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, LinuxSystemTimeSetter.Instance, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, ISystemTimeSetter clock, IActorRef reaper) =>
-        Akka.Actor.Props.Create(() => new SetTimeActor(helpers, processes, clock, reaper));
+        ActorConstructor.Props(() => new SetTimeActor(helpers, processes, clock, reaper));
 
     protected override void PreStart() => HandleLater<GuestSetTimeArguments>(SetTime);
 

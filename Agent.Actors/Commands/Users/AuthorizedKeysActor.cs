@@ -15,7 +15,7 @@ public sealed class AuthorizedKeysActor : CommandActor
     public static readonly CommandFamily Family = CommandFamily.Of<GuestSshAddAuthorizedKeysArguments, GuestSshRemoveAuthorizedKeysArguments>("ssh", ctx => Props(ctx.Settings.Paths.Etc, ctx.Settings.Ssh));
 
     public static Props Props(string etc, SshSettings settings) =>
-        Akka.Actor.Props.Create(() => new AuthorizedKeysActor(etc, settings));
+        ActorConstructor.Props(() => new AuthorizedKeysActor(etc, settings));
 
     private readonly BlockingCallThreads _threads = new("ssh-keys", maxIdle: 1);
     private Task _last = Task.CompletedTask;

@@ -15,7 +15,7 @@ public sealed class PasswordActor(HelperSettings helpers, ProcessSettings proces
     public static readonly CommandFamily Family = CommandFamily.Of<GuestSetUserPasswordArguments>("password", ctx => Props(ctx.Settings.Helpers, ctx.Settings.Processes, ctx.Reaper));
 
     public static Props Props(HelperSettings helpers, ProcessSettings processes, IActorRef reaper) =>
-        Akka.Actor.Props.Create(() => new PasswordActor(helpers, processes, reaper));
+        ActorConstructor.Props(() => new PasswordActor(helpers, processes, reaper));
 
     protected override void PreStart() => HandleLater<GuestSetUserPasswordArguments>(SetPassword);
 

@@ -9,7 +9,7 @@ public sealed class UsersActor : CommandActor
 {
     public static readonly CommandFamily Family = CommandFamily.Of<GuestGetUsersArguments, GuestSshGetAuthorizedKeysArguments>("users", ctx => Props(ctx.Settings));
 
-    public static Props Props(AgentSettings settings) => Akka.Actor.Props.Create(() => new UsersActor(settings));
+    public static Props Props(AgentSettings settings) => ActorConstructor.Props(() => new UsersActor(settings));
 
     private readonly AgentSettings _settings;
     private readonly BlockingCallThreads _keyThreads = new("ssh-keys", maxIdle: 1);
