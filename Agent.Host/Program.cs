@@ -220,7 +220,7 @@ public static class Program
 
         var akka = AgentConfiguration.Flattened(HoconSubset.Parse(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
-                $"akka.loggers = [\"{AkkaSerilogLogger.TypeName}\"]\n")
+                "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config));
         freeze.Subscribe(frozen => serviceManager.Notify(frozen
             ? "STATUS=filesystems frozen: SIGTERM ignored until thawed"
