@@ -36,14 +36,8 @@ public sealed class OffLoopWorkSpecs(ITestOutputHelper output) : Akka.TestKit.Xu
         protected override void OnReceive(object message) { }
     }
 
-    private InMemoryTransport StartAgent(IReadOnlyList<CommandFamily> families, string agentHocon = "")
-    {
-        Directory.CreateDirectory(Path.Combine(_guest.Root, "state"));
-        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"\n{agentHocon}");
-        var transport = new InMemoryTransport();
-        Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, families), "agent");
-        return transport;
-    }
+    private InMemoryTransport StartAgent(IReadOnlyList<CommandFamily> families, string agentHocon = "") =>
+        _guest.StartAgent(Sys, families, agentHocon);
 
     [Fact]
     public async Task A_command_is_counted_until_it_is_answered_and_one_answered_on_the_loop_leaves_nothing_counted()

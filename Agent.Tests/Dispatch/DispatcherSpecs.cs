@@ -58,14 +58,8 @@ public sealed class DispatcherSpecs(ITestOutputHelper output) : Akka.TestKit.Xun
         return data;
     }
 
-    private InMemoryTransport StartAgent(IReadOnlyList<CommandFamily> families, string agentHocon = "")
-    {
-        Directory.CreateDirectory(Path.Combine(_guest.Root, "state"));
-        var settings = _guest.Settings($"state-dir = \"{_guest.Root}/state\"\n{agentHocon}");
-        var transport = new InMemoryTransport();
-        Sys.ActorOf(AgentSupervisor.Props(settings, () => transport, families), "agent");
-        return transport;
-    }
+    private InMemoryTransport StartAgent(IReadOnlyList<CommandFamily> families, string agentHocon = "") =>
+        _guest.StartAgent(Sys, families, agentHocon);
 
     [Theory]
     [MemberData(nameof(FamiliesAndMisbehaviours))]

@@ -1,5 +1,8 @@
+using Agent.Actors;
 using Agent.Actors.Commands;
 using Agent.Actors.Settings;
+using Agent.Tests.Channel;
+using Akka.Actor;
 using Akka.Configuration;
 
 namespace Agent.Tests.Fakes;
@@ -58,6 +61,16 @@ public sealed class FakeGuest : IDisposable
 
     /// <summary>Agent settings over the fake roots, with extra HOCON for the agent section.</summary>
     public AgentSettings Settings(string agentHocon = "") => AgentSettings.Create(ConfigurationFactory.ParseString(Hocon(agentHocon)));
+
+    /// <summary>The agent's whole tree in <paramref name="system"/>, its state in this guest, served to an in-memory host.</summary>
+    public InMemoryTransport StartAgent(ActorSystem system, IReadOnlyList<CommandFamily> families, string agentHocon = "")
+    {
+        Directory.CreateDirectory(Path.Combine(Root, "state"));
+        var settings = Settings($"state-dir = \"{Root}/state\"\n{agentHocon}");
+        var transport = new InMemoryTransport();
+        system.ActorOf(AgentSupervisor.Props(settings, () => transport, families), "agent");
+        return transport;
+    }
 
     private static void Write(string path, string content)
     {
