@@ -19,7 +19,7 @@ public sealed class AgentConfiguration
     public const string QemuConfigPath = "/etc/qemu/qemu-ga.conf";
     public const string AgentConfigPath = "/etc/actoragent/agent.conf";
 
-    /// <summary>All layers as one merged tree (<see cref="Flattened"/>).</summary>
+    /// <summary>All layers as one merged tree (<see cref="AgentSettings.Flattened"/>).</summary>
     public required Config Config { get; init; }
     public required AgentSettings Settings { get; init; }
     public required CommandLine CommandLine { get; init; }
@@ -96,7 +96,7 @@ public sealed class AgentConfiguration
         overrides.Append("agent.rpc.block = ").Append(HoconList(block)).Append('\n');
         overrides.Append("agent.rpc.allow = ").Append(HoconList(allow)).Append('\n');
 
-        var config = Flattened(HoconSubset.Parse(overrides.ToString())
+        var config = AgentSettings.Flattened(HoconSubset.Parse(overrides.ToString())
             .WithFallback(agent)
             .WithFallback(qemu)
             .WithFallback(AgentSettings.DefaultConfig()));
@@ -123,13 +123,6 @@ public sealed class AgentConfiguration
             Warnings = warnings,
         };
     }
-
-    /// <summary>
-    /// The same configuration as one tree without a fallback chain. WithFallback merges the whole tree already, so
-    /// every value reads the same; only Config.GetConfig, which Akka calls for each section it reads, would merge the
-    /// section with every configuration of the chain again (bench/README.md, "Start-up share, round 4").
-    /// </summary>
-    public static Config Flattened(Config layered) => layered.Root.ToConfig();
 
     private static string Read(string path)
     {

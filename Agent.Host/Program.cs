@@ -218,7 +218,7 @@ public static class Program
                 catch (IOException e) { Log.Warning("failed to create/open pid file: {Error}", e.Message); }
             });
 
-        var akka = AgentConfiguration.Flattened(HoconSubset.Parse(
+        var akka = AgentSettings.Flattened(HoconSubset.Parse(
                 $"akka.loglevel = {(settings.Verbose ? "DEBUG" : "ERROR")}\n" +
                 "akka.loggers = [\"Akka.Logger.Serilog.SerilogLogger, Akka.Logger.Serilog\"]\n")
             .WithFallback(configuration.Config));

@@ -191,7 +191,7 @@ public sealed class AgentConfigurationSpecs : IDisposable
             .WithFallback(ConfigurationFactory.ParseString(OperatorHocon))
             .WithFallback(ConfigurationFactory.ParseString("agent { state-dir = \"/k\", verbose = true }"))
             .WithFallback(AgentSettings.DefaultConfig());
-        var flat = AgentConfiguration.Flattened(chain);
+        var flat = AgentSettings.Flattened(chain);
 
         Assert.Null(flat.Fallback);
         var paths = SectionPaths(flat.Root, "").ToArray();
